@@ -1,0 +1,41 @@
+"""Enrollment side: monthly BPJS participant snapshots into raw.enrollment_snapshot.
+
+NIKs are replaced by HMAC tokens while streaming; names never reach the database.
+"""
+
+from datetime import datetime, timedelta
+
+from airflow.sdk import Param, dag, task
+
+from cakupan import airflow_tasks
+from cakupan.assets import RAW_ENROLLMENT
+
+DEFAULT_ARGS = {"owner": "data-eng", "retries": 2, "retry_delay": timedelta(minutes=2)}
+
+
+@dag(
+    dag_id="cakupan_ingest_enrollment",
+    schedule="@daily",
+    start_date=datetime(2025, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    params={"force": Param(False, type="boolean", description="reload unchanged files too")},
+    tags=["cakupan", "ingestion"],
+    doc_md=__doc__,
+)
+def cakupan_ingest_enrollment():
+    uris = task(airflow_tasks.find_new_extracts, task_id="find_enrollment")(dataset="enrollment")
+    (
+        task(
+            airflow_tasks.load_extract,
+            task_id="load_enrollment",
+            outlets=[RAW_ENROLLMENT],
+            max_active_tis_per_dag=1,
+        )
+        .partial(dataset="enrollment")
+        .expand(uri=uris)
+    )
+
+
+cakupan_ingest_enrollment()

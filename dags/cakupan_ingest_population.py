@@ -1,0 +1,50 @@
+"""Population side: Kemendagri regions, population per region, working population.
+
+Regions first, because every other extract is checked against their codes.
+Each load replaces its period's partition in raw and updates its Asset.
+"""
+
+from datetime import datetime, timedelta
+
+from airflow.sdk import Param, dag, task
+
+from cakupan import airflow_tasks
+from cakupan.assets import RAW_ASSETS
+
+DEFAULT_ARGS = {"owner": "data-eng", "retries": 2, "retry_delay": timedelta(minutes=2)}
+
+
+@dag(
+    dag_id="cakupan_ingest_population",
+    schedule="@daily",
+    start_date=datetime(2025, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    params={"force": Param(False, type="boolean", description="reload unchanged files too")},
+    tags=["cakupan", "ingestion"],
+    doc_md=__doc__,
+)
+def cakupan_ingest_population():
+    previous = None
+    for dataset in ("regions", "population", "working_population"):
+        # none_failed: an upstream load with nothing new to do is skipped, not a failure.
+        uris = task(
+            airflow_tasks.find_new_extracts, task_id=f"find_{dataset}", trigger_rule="none_failed"
+        )(dataset=dataset)
+        loads = (
+            task(
+                airflow_tasks.load_extract,
+                task_id=f"load_{dataset}",
+                outlets=[RAW_ASSETS[dataset]],
+                max_active_tis_per_dag=1,
+            )
+            .partial(dataset=dataset)
+            .expand(uri=uris)
+        )
+        if previous is not None:
+            previous >> uris
+        previous = loads
+
+
+cakupan_ingest_population()

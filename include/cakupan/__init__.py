@@ -1,0 +1,1 @@
+"""Cakupan: workers' social-security coverage per Indonesian regency."""

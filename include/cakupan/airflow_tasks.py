@@ -1,0 +1,33 @@
+"""Task callables for the DAGs: they read Airflow context and connections, then call the
+plain functions in ingest. DAG files wrap these with @task and only wire them."""
+
+from __future__ import annotations
+
+from cakupan.contracts import DATASETS
+
+
+def find_new_extracts(dataset: str, **context) -> list[str]:
+    from cakupan.ingest import find_new_extracts as find
+    from cakupan.warehouse import dsn_from_airflow
+
+    force = bool(context["params"].get("force", False))
+    return find(dsn_from_airflow(), dataset, force=force)
+
+
+def load_extract(dataset: str, uri: str, **context) -> dict:
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from cakupan.errors import ExtractError
+    from cakupan.ingest import load
+    from cakupan.loader import RunInfo
+    from cakupan.pseudonymise import resolve_key
+    from cakupan.warehouse import dsn_from_airflow
+
+    ti = context["ti"]
+    run = RunInfo(run_id=context["run_id"], dag_id=ti.dag_id, task_id=ti.task_id)
+    key = resolve_key(use_airflow=True) if DATASETS[dataset].needs_key else None
+    try:
+        return load(dsn_from_airflow(), dataset, uri, run, key)
+    except ExtractError as exc:
+        # The file itself is at fault: retrying cannot help, fail at once with its cause.
+        raise AirflowFailException(f"Extract refused: {exc}") from exc

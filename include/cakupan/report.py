@@ -1,0 +1,27 @@
+"""Plain-text summary of what the warehouse holds (printed at the end of `make demo`)."""
+
+from __future__ import annotations
+
+import psycopg
+
+
+def _table(rows: list[tuple], header: tuple[str, ...]) -> str:
+    cells = [header, *[tuple("" if v is None else str(v) for v in r) for r in rows]]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def print_summary(conn: psycopg.Connection) -> None:
+    loads = conn.execute(
+        """select dataset, period, file_name, rows_loaded, rows_rejected, status
+           from (select *, row_number() over (partition by dataset, period
+                                              order by load_id desc) as n
+                 from audit.extract_loads) l
+           where n = 1 order by dataset, period"""
+    ).fetchall()
+    print("Latest load per dataset and period (audit.extract_loads):")
+    print(_table(loads, ("dataset", "period", "file", "loaded", "rejected", "status")))
+    quarantined = conn.execute("select count(*) from quarantine.rejected_rows").fetchone()[0]
+    print(f"\nRows in quarantine: {quarantined:,}")

@@ -1,0 +1,57 @@
+"""The environment Airflow runs in locally: embedded PostgreSQL, this repo's DAGs.
+
+Values already set in the environment win, so an operator can point Airflow or
+the warehouse elsewhere (AIRFLOW__DATABASE__SQL_ALCHEMY_CONN,
+AIRFLOW_CONN_WAREHOUSE, AIRFLOW_CONN_CAKUPAN_NIK_HMAC) with no code change.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from urllib.parse import quote
+
+from cakupan import embedded
+from cakupan.config import PROJECT_ROOT, settings
+
+
+def nik_key_file() -> str:
+    """A random HMAC key for local runs, created once under .local/secrets (git-ignored)."""
+    path = settings().secrets_dir / "nik_hmac_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_hex(32))
+    return str(path)
+
+
+def airflow_env() -> dict[str, str]:
+    s = settings()
+    sock = embedded.socket_dir()
+    defaults = {
+        "AIRFLOW_HOME": str(s.local_dir / "airflow"),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "60",
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+        "AIRFLOW__API__EXPOSE_CONFIG": "False",
+        "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
+        "CAKUPAN_HOME": str(PROJECT_ROOT),
+        "CAKUPAN_LOCAL_DIR": str(s.local_dir),
+    }
+    if sock:
+        defaults["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = (
+            f"postgresql+psycopg2://postgres@/airflow?host={quote(sock, safe='/')}"
+        )
+        defaults["AIRFLOW_CONN_WAREHOUSE"] = embedded.airflow_conn_uri("warehouse")
+    if "CAKUPAN_NIK_HMAC_KEY" not in os.environ and "CAKUPAN_NIK_HMAC_KEY_FILE" not in os.environ:
+        with open(nik_key_file()) as f:
+            defaults["AIRFLOW_CONN_CAKUPAN_NIK_HMAC"] = json.dumps(
+                {"conn_type": "generic", "password": f.read().strip()}
+            )
+    env = dict(os.environ)
+    for name, value in defaults.items():
+        env.setdefault(name, value)
+    return env

@@ -1,0 +1,104 @@
+-- Warehouse bootstrap: idempotent, run by `cakupan warehouse up` and before every load.
+create schema if not exists raw;
+create schema if not exists audit;
+create schema if not exists quarantine;
+
+comment on schema raw is 'Extracts as loaded (typed, pseudonymised), one partition per period. Not for BI.';
+comment on schema audit is 'Traceability: every extract load and quality run.';
+comment on schema quarantine is 'Rows refused at loading, with file, line, column and reason.';
+
+create table if not exists audit.extract_loads (
+    load_id         bigserial primary key,
+    dataset         text not null,
+    source_uri      text not null,
+    file_name       text not null,
+    file_format     text,
+    period          text,
+    checksum_sha256 text,
+    bytes           bigint,
+    rows_read       bigint,
+    rows_loaded     bigint,
+    rows_rejected   bigint,
+    status          text not null check (status in ('running', 'loaded', 'failed')),
+    error           text,
+    run_id          text,
+    dag_id          text,
+    task_id         text,
+    key_fingerprint text,
+    started_at      timestamptz not null default now(),
+    finished_at     timestamptz,
+    duration_s      numeric(12, 3)
+);
+create index if not exists extract_loads_dataset_period on audit.extract_loads (dataset, period, status);
+comment on table audit.extract_loads is 'One row per extract load attempt: source, checksum, row counts, run id, timings.';
+
+create table if not exists quarantine.rejected_rows (
+    load_id     bigint not null references audit.extract_loads (load_id),
+    file_name   text not null,
+    line        integer,
+    column_name text,
+    reason      text not null,
+    value       text,
+    recorded_at timestamptz not null default now()
+);
+create index if not exists rejected_rows_load on quarantine.rejected_rows (load_id);
+comment on table quarantine.rejected_rows is 'Rows refused at loading; personal values (NIK, name, birth date) are never kept.';
+
+create table if not exists raw.regions (
+    _load_id      bigint not null,
+    _line         integer not null,
+    edition_year  integer not null,
+    region_code   text not null,
+    region_name   text not null,
+    level         smallint not null,
+    village_count integer
+) partition by list (edition_year);
+
+create table if not exists raw.population_by_region (
+    _load_id     bigint not null,
+    _line        integer not null,
+    edition_year integer not null,
+    region_code  text not null,
+    region_name  text not null,
+    male         bigint not null,
+    female       bigint not null,
+    total        bigint not null
+) partition by list (edition_year);
+
+create table if not exists raw.working_population (
+    _load_id        bigint not null,
+    _line           integer not null,
+    semester        text not null,
+    regency_code    text not null,
+    sex             char(1) not null,
+    age_band        text not null,
+    occupation_code smallint not null,
+    population      bigint not null
+) partition by list (semester);
+
+create table if not exists raw.enrollment_snapshot (
+    _load_id           bigint not null,
+    _line              integer not null,
+    snapshot_month     date not null,
+    kpj                text not null,
+    nik_token          char(64) not null,
+    birth_date         date not null,
+    sex                char(1) not null,
+    regency_code       text not null,
+    district_code      text,
+    segment            text not null,
+    has_jkk            boolean not null,
+    has_jkm            boolean not null,
+    has_jht            boolean not null,
+    has_jp             boolean not null,
+    has_jkp            boolean not null,
+    employer_npp       text,
+    occupation_code    smallint not null,
+    ecosystem          text,
+    contribution_payer text not null,
+    registration_date  date not null,
+    last_paid_month    date,
+    status             text not null,
+    poverty_decile     smallint
+) partition by list (snapshot_month);
+comment on column raw.enrollment_snapshot.nik_token is 'HMAC-SHA256 of the NIK (hex); the key lives outside the warehouse.';

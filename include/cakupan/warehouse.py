@@ -1,0 +1,60 @@
+"""Connections to the warehouse and its bootstrap.
+
+Which warehouse: CAKUPAN_WAREHOUSE_DSN, else the Airflow-style URI in
+AIRFLOW_CONN_WAREHOUSE (a libpq URI too), else the embedded server under
+.local/. Inside Airflow tasks the `warehouse` connection is read through
+Airflow, so any secrets backend works.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib.resources import files
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+
+WAREHOUSE_DB = "warehouse"
+AIRFLOW_CONN_ID = "warehouse"
+
+
+def _libpq_uri(airflow_uri: str) -> str:
+    """Airflow connection URIs are libpq URIs once the scheme is postgresql and extras go."""
+    parts = urlsplit(airflow_uri)
+    return urlunsplit(("postgresql", parts.netloc, parts.path, "", ""))
+
+
+def dsn_from_airflow(conn_id: str = AIRFLOW_CONN_ID) -> str:
+    from airflow.sdk import BaseHook
+
+    c = BaseHook.get_connection(conn_id)
+    return psycopg.conninfo.make_conninfo(
+        host=c.host or None,
+        port=c.port or None,
+        user=c.login or None,
+        password=c.password or None,
+        dbname=c.schema or WAREHOUSE_DB,
+    )
+
+
+def warehouse_dsn() -> str:
+    if os.environ.get("CAKUPAN_WAREHOUSE_DSN"):
+        return os.environ["CAKUPAN_WAREHOUSE_DSN"]
+    if os.environ.get("AIRFLOW_CONN_WAREHOUSE"):
+        return _libpq_uri(os.environ["AIRFLOW_CONN_WAREHOUSE"])
+    from cakupan.embedded import running_server_uri
+
+    return running_server_uri(WAREHOUSE_DB)
+
+
+def connect(dsn: str | None = None, **kwargs) -> psycopg.Connection:
+    return psycopg.connect(dsn or warehouse_dsn(), application_name="cakupan", **kwargs)
+
+
+def bootstrap(conn: psycopg.Connection) -> None:
+    """Create schemas and tables if missing; safe to run at any time."""
+    sql = files("cakupan").joinpath("sql/bootstrap.sql").read_text()
+    with conn.transaction():
+        # Serialise concurrent bootstraps (parallel load tasks) on one advisory lock.
+        conn.execute("select pg_advisory_xact_lock(hashtext('cakupan.bootstrap'))")
+        conn.execute(sql)

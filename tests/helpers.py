@@ -1,0 +1,52 @@
+"""Small builders for test extracts."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+from pathlib import Path
+
+from cakupan.generate import ENROLLMENT_HEADER
+
+GOOD_ROW = {
+    "kpj": "15060000001",
+    "nik": "1506070601910001",
+    "name": "Agus Saputra",
+    "birth_date": "1991-01-06",
+    "sex": "L",
+    "domicile_region_code": "15.06.07",
+    "segment": "PU",
+    "programs": "JKK|JKM|JHT|JP",
+    "employer_npp": "15060221",
+    "occupation_code": "15",
+    "ecosystem": "",
+    "contribution_payer": "employer",
+    "registration_date": "2019-09-13",
+    "last_paid_month": "2025-01",
+    "status": "active",
+    "poverty_decile": "",
+}
+
+
+def person(i: int, **changes) -> dict:
+    row = dict(GOOD_ROW, kpj=f"150600{i:05d}", nik=f"150607060191{i % 10000:04d}")
+    row.update(changes)
+    return row
+
+
+def write_csv(
+    path: Path, rows: list[dict], header=ENROLLMENT_HEADER, delimiter=",", bom=False, gz=False
+) -> Path:
+    opener = gzip.open if gz else open
+    with opener(path, "wt", newline="", encoding="utf-8-sig" if bom else "utf-8") as f:
+        w = csv.writer(f, delimiter=delimiter)
+        w.writerow(header)
+        for r in rows:
+            w.writerow([r.get(c, "") for c in header])
+    return path
+
+
+def table_checksum(conn, table: str) -> str:
+    rows = conn.execute(f"select * from {table} order by 1, 2, 3").fetchall()
+    return hashlib.sha256(repr(rows).encode()).hexdigest()

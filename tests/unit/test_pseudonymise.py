@@ -1,0 +1,44 @@
+import re
+
+import pytest
+
+from cakupan.errors import ConfigurationError
+from cakupan.pseudonymise import NikPseudonymiser, resolve_key
+
+
+def test_token_is_keyed_deterministic_hex():
+    a = NikPseudonymiser(b"a" * 32)
+    b = NikPseudonymiser(b"b" * 32)
+    nik = "1506070601910001"
+    assert a.token(nik) == a.token(nik)
+    assert re.fullmatch(r"[0-9a-f]{64}", a.token(nik))
+    assert a.token(nik) != b.token(nik)
+    assert a.token(nik) != a.token("1506070601910002")
+    assert nik not in a.token(nik)
+    assert a.fingerprint != b.fingerprint and len(a.fingerprint) == 12
+
+
+def test_short_key_refused():
+    with pytest.raises(ConfigurationError, match="at least 32"):
+        NikPseudonymiser(b"short")
+
+
+def test_key_resolution_order(monkeypatch, tmp_path):
+    monkeypatch.delenv("CAKUPAN_NIK_HMAC_KEY", raising=False)
+    monkeypatch.delenv("CAKUPAN_NIK_HMAC_KEY_FILE", raising=False)
+    with pytest.raises(ConfigurationError, match="cakupan_nik_hmac"):
+        resolve_key()
+    key_file = tmp_path / "key"
+    key_file.write_text("f" * 64 + "\n")
+    monkeypatch.setenv("CAKUPAN_NIK_HMAC_KEY_FILE", str(key_file))
+    assert resolve_key() == b"f" * 64
+    monkeypatch.setenv("CAKUPAN_NIK_HMAC_KEY", "e" * 40)
+    assert resolve_key() == b"e" * 40
+
+
+def test_key_from_airflow_connection(monkeypatch):
+    monkeypatch.delenv("CAKUPAN_NIK_HMAC_KEY", raising=False)
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_CAKUPAN_NIK_HMAC", '{"conn_type": "generic", "password": "' + "z" * 48 + '"}'
+    )
+    assert resolve_key(use_airflow=True) == b"z" * 48
