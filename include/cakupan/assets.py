@@ -30,3 +30,7 @@ RAW_ASSETS = {
     "working_population": RAW_WORKING_POPULATION,
     "enrollment": RAW_ENROLLMENT,
 }
+
+MART_COVERAGE_BY_REGENCY = table_asset("marts", "coverage_by_regency")
+MART_COVERAGE_BY_PROVINCE = table_asset("marts", "coverage_by_province")
+MART_ASSETS = [MART_COVERAGE_BY_REGENCY, MART_COVERAGE_BY_PROVINCE]

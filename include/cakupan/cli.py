@@ -106,6 +106,15 @@ def _airflow(args) -> int:
     os.execve(exe, [exe, *args.airflow_args], env)
 
 
+def _dbt(args) -> int:
+    from cakupan.dbt_env import dbt_env
+    from cakupan.warehouse import warehouse_dsn
+
+    os.environ.update(dbt_env(warehouse_dsn()))
+    exe = str(Path(sys.executable).parent / "dbt")
+    os.execv(exe, [exe, *args.dbt_args])
+
+
 def _env(args) -> int:
     from cakupan.runtime import airflow_env
 
@@ -176,6 +185,9 @@ def build_parser() -> argparse.ArgumentParser:
     af = sub.add_parser("airflow", help="run the airflow CLI on the local set-up")
     af.add_argument("airflow_args", nargs=argparse.REMAINDER)
     af.set_defaults(func=_airflow)
+    db = sub.add_parser("dbt", help="run dbt on the warehouse in use (e.g. `cakupan dbt build`)")
+    db.add_argument("dbt_args", nargs=argparse.REMAINDER)
+    db.set_defaults(func=_dbt)
     sub.add_parser("env", help="print the Airflow environment as shell exports").set_defaults(
         func=_env
     )
@@ -183,8 +195,24 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+PASSTHROUGH = {
+    ("airflow",): "airflow_args",
+    ("dbt",): "dbt_args",
+    ("warehouse", "psql"): "psql_args",
+}
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    for prefix, dest in PASSTHROUGH.items():
+        # Hand everything after the command to the wrapped tool, options included.
+        if tuple(argv[: len(prefix)]) == prefix:
+            args = parser.parse_args(list(prefix))
+            setattr(args, dest, argv[len(prefix) :])
+            break
+    else:
+        args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -73,4 +73,6 @@ def running_server_uri(database: str, pgdata: Path | None = None) -> str:
 def airflow_conn_uri(database: str, pgdata: Path | None = None) -> str:
     """Airflow-style connection URI for the embedded server (socket path as encoded host)."""
     sock = socket_dir(pgdata)
-    return f"postgres://postgres@{quote(sock, safe='')}:5432/{database}"
+    # The password is ignored by the embedded server (trust auth) but tools such as
+    # Cosmos require one.
+    return f"postgres://postgres:embedded@{quote(sock, safe='')}:5432/{database}"

@@ -197,10 +197,17 @@ class _Pool:
                     if occ == 85
                     else rng.choice(("pasar", "umkm", "ecommerce", "rentan", ""))
                 )
+                # Where an article fixes the city-paid vulnerable count (Bontang), only the
+                # calibrated block is city-paid; other vulnerable workers get other payers.
+                government = (
+                    ("apbd_province", "apbn")
+                    if self.vulnerable
+                    else ("apbd_regency", "apbd_province", "apbn")
+                )
                 payer = (
                     "apbd_regency"
                     if occ == 85
-                    else rng.choice(("apbd_regency", "apbd_province", "apbn"))
+                    else rng.choice(government)
                     if eco == "rentan"
                     else "participant"
                 )

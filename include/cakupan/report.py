@@ -25,3 +25,42 @@ def print_summary(conn: psycopg.Connection) -> None:
     print(_table(loads, ("dataset", "period", "file", "loaded", "rejected", "status")))
     quarantined = conn.execute("select count(*) from quarantine.rejected_rows").fetchone()[0]
     print(f"\nRows in quarantine: {quarantined:,}")
+    print_coverage(conn)
+
+
+ARTICLE_REGENCIES = ("15.06", "19.03", "19.06", "21.03", "64.74")
+
+
+def print_coverage(conn: psycopg.Connection) -> None:
+    exists = conn.execute("select to_regclass('marts.coverage_by_regency')").fetchone()[0]
+    if not exists:
+        print("\nmarts.coverage_by_regency not built yet (run the cakupan_transform DAG)")
+        return
+    rows = conn.execute(
+        """select region_code, region_name, to_char(period, 'YYYY-MM'), working_population,
+                  active_participants, round(coverage_rate * 100, 2),
+                  round(target_rate * 100, 2), workers_to_target,
+                  to_char(projected_target_month, 'YYYY-MM')
+           from marts.coverage_by_regency
+           where region_code = any(%s)
+             and period = (select max(period) from marts.coverage_by_regency)
+           order by region_code""",
+        (list(ARTICLE_REGENCIES),),
+    ).fetchall()
+    print("\nCoverage in the regencies of the source articles (marts.coverage_by_regency):")
+    print(
+        _table(
+            rows,
+            (
+                "code",
+                "regency",
+                "month",
+                "workers",
+                "active",
+                "coverage %",
+                "target %",
+                "to target",
+                "target by",
+            ),
+        )
+    )

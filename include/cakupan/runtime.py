@@ -38,6 +38,9 @@ def airflow_env() -> dict[str, str]:
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
         "AIRFLOW__API__EXPOSE_CONFIG": "False",
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
+        # No phoning home: the machines running this have no general internet access.
+        "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "CAKUPAN_HOME": str(PROJECT_ROOT),
         "CAKUPAN_LOCAL_DIR": str(s.local_dir),
     }

@@ -19,7 +19,11 @@ def dagbag_cls():
 
 
 def test_there_are_dags():
-    assert {p.stem for p in DAG_FILES} >= {"cakupan_ingest_population", "cakupan_ingest_enrollment"}
+    assert {p.stem for p in DAG_FILES} >= {
+        "cakupan_ingest_population",
+        "cakupan_ingest_enrollment",
+        "cakupan_transform",
+    }
 
 
 @pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.name)

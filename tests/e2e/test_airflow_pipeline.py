@@ -1,4 +1,4 @@
-"""Real Airflow runs (`airflow dags test`) of the ingestion DAGs on their own embedded
+"""Real Airflow runs (`airflow dags test`) of the ingestion and transform DAGs on their own embedded
 PostgreSQL, landing folder and Airflow home, as `make demo` does."""
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def local(tmp_path_factory):
 
 def test_ingestion_dags_load_everything(local):
     run, dsn, _ = local
-    for dag in ("cakupan_ingest_population", "cakupan_ingest_enrollment"):
+    for dag in ("cakupan_ingest_population", "cakupan_ingest_enrollment", "cakupan_transform"):
         out = run("airflow", "dags", "test", dag)
         assert "state=success" in out.stdout + out.stderr
     with psycopg.connect(dsn) as conn:
@@ -80,6 +80,12 @@ def test_ingestion_dags_load_everything(local):
         r.startswith("manual__") and dag.startswith("cakupan_ingest_") for *_, r, dag in loads
     )
     assert months == 2 and population == 132_495
+    with psycopg.connect(dsn) as conn:
+        coverage = conn.execute(
+            """select coverage_rate, target_rate from marts.coverage_by_regency
+               where region_code = '19.06' and period = '2025-02-01'"""
+        ).fetchone()
+    assert round(float(coverage[0]), 2) == 0.31 and float(coverage[1]) == 0.61
 
     # A second run finds nothing new: idempotent.
     out = run("airflow", "dags", "test", "cakupan_ingest_enrollment")

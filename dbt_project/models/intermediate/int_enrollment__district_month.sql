@@ -1,0 +1,27 @@
+{{ config(
+    materialized='incremental',
+    unique_key='snapshot_month',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+) }}
+{% set months = changed_periods('enrollment') %}
+
+with enrollment as (
+    select * from {{ ref('stg_bpjs__enrollment') }}
+    where {{ period_filter('snapshot_month', months) }}
+      and district_code is not null
+),
+
+final as (
+    select
+        snapshot_month,
+        district_code,
+        count(*) as registered_participants,
+        count(*) filter (where is_active) as active_participants,
+        count(*) filter (where is_active and ecosystem = 'desa') as active_desa_participants,
+        max(source_load_id) as source_load_id
+    from enrollment
+    group by 1, 2
+)
+
+select * from final

@@ -1,0 +1,37 @@
+{{ config(
+    materialized='incremental',
+    unique_key='snapshot_month',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+) }}
+-- The only model that scans participant rows, so the only one whose cost grows with the
+-- size of a month: it reads just the months loaded since its last run.
+{% set months = changed_periods('enrollment') %}
+
+with enrollment as (
+    select * from {{ ref('stg_bpjs__enrollment') }}
+    where {{ period_filter('snapshot_month', months) }}
+),
+
+occupations as (
+    select occupation_code, worker_class from {{ ref('occupation_classes') }}
+),
+
+final as (
+    select
+        enrollment.snapshot_month,
+        enrollment.regency_code,
+        enrollment.segment,
+        coalesce(occupations.worker_class, 'unknown') as worker_class,
+        enrollment.ecosystem,
+        enrollment.contribution_payer,
+        coalesce(enrollment.poverty_decile, 0)::smallint as poverty_decile,
+        count(*) as registered_participants,
+        count(*) filter (where enrollment.is_active) as active_participants,
+        max(enrollment.source_load_id) as source_load_id
+    from enrollment
+    left join occupations on occupations.occupation_code = enrollment.occupation_code
+    group by 1, 2, 3, 4, 5, 6, 7
+)
+
+select * from final

@@ -1,0 +1,26 @@
+-- Districts with their villages: where village apparatus and RT/RW heads are enrolled.
+with participants as (
+    select * from {{ ref('int_enrollment__district_month') }}
+),
+
+districts as (
+    select region_code, region_name, regency_code, village_count
+    from {{ ref('stg_kemendagri__regions') }}
+    where level = 3
+),
+
+final as (
+    select
+        participants.district_code,
+        districts.region_name as district_name,
+        districts.regency_code as region_code,
+        participants.snapshot_month as period,
+        districts.village_count,
+        participants.registered_participants,
+        participants.active_participants,
+        participants.active_desa_participants
+    from participants
+    inner join districts on districts.region_code = participants.district_code
+)
+
+select * from final

@@ -1,0 +1,47 @@
+{{ config(
+    materialized='incremental',
+    unique_key='period',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+) }}
+-- Each segment's share of the regency's coverage: the segment rates add up to the
+-- regency's coverage_rate in coverage_by_regency.
+{% set months = changed_periods('enrollment') %}
+
+with participants as (
+    select
+        snapshot_month,
+        regency_code,
+        segment,
+        sum(active_participants)::bigint as active_participants,
+        sum(registered_participants)::bigint as registered_participants,
+        max(source_load_id) as source_load_id
+    from {{ ref('int_enrollment__regency_month') }}
+    where {{ period_filter('snapshot_month', months) }}
+    group by 1, 2, 3
+),
+
+coverage as (
+    select regency_code, snapshot_month, working_population
+    from {{ ref('int_coverage__regency_month') }}
+    where {{ period_filter('snapshot_month', months) }}
+),
+
+final as (
+    select
+        participants.regency_code as region_code,
+        participants.snapshot_month as period,
+        participants.segment,
+        coverage.working_population,
+        participants.active_participants,
+        participants.registered_participants,
+        {{ safe_ratio('participants.active_participants', 'coverage.working_population') }}
+            as coverage_rate,
+        participants.source_load_id
+    from participants
+    left join coverage
+        on coverage.regency_code = participants.regency_code
+        and coverage.snapshot_month = participants.snapshot_month
+)
+
+select * from final

@@ -1,0 +1,17 @@
+with source as (
+    select * from {{ source('raw', 'population_by_region') }}
+    where edition_year = (select max(edition_year) from {{ source('raw', 'population_by_region') }})
+),
+
+final as (
+    select
+        region_code,
+        male as population_male,
+        female as population_female,
+        total as population_total,
+        edition_year,
+        _load_id as source_load_id
+    from source
+)
+
+select * from final
