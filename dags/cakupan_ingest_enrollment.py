@@ -3,14 +3,13 @@
 NIKs are replaced by HMAC tokens while streaming; names never reach the database.
 """
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from airflow.sdk import Param, dag, task
 
 from cakupan import airflow_tasks
 from cakupan.assets import RAW_ENROLLMENT
-
-DEFAULT_ARGS = {"owner": "data-eng", "retries": 2, "retry_delay": timedelta(minutes=2)}
+from cakupan.dag_defaults import DEFAULT_ARGS
 
 
 @dag(

@@ -4,14 +4,13 @@ Regions first, because every other extract is checked against their codes.
 Each load replaces its period's partition in raw and updates its Asset.
 """
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from airflow.sdk import Param, dag, task
 
 from cakupan import airflow_tasks
 from cakupan.assets import RAW_ASSETS
-
-DEFAULT_ARGS = {"owner": "data-eng", "retries": 2, "retry_delay": timedelta(minutes=2)}
+from cakupan.dag_defaults import DEFAULT_ARGS
 
 
 @dag(

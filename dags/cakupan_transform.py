@@ -1,16 +1,23 @@
-"""dbt transforms (staging -> intermediate -> marts) run by Cosmos, one task per model.
+"""Transform, audit, publish (write-audit-publish).
 
-Scheduled on the raw Assets: any new extract triggers it. Incremental models only
-recompute the months loaded since their last run.
+1. dbt builds staging -> intermediate -> marts into the schema marts_build (Cosmos,
+   one task per model, each model's dbt tests right after it).
+2. The GX checkpoint checks the raw tables and marts_build; results go to
+   audit.quality_runs and Data Docs.
+3. Only then are the marts copied into `marts`, atomically. A failure anywhere
+   leaves the published marts exactly as they were.
+
+Scheduled on the raw Assets: any new extract triggers it.
 """
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from airflow.sdk import dag, task
 from cosmos import DbtTaskGroup
 
-from cakupan import transform
+from cakupan import airflow_tasks, transform
 from cakupan.assets import MART_ASSETS, RAW_ASSETS
+from cakupan.dag_defaults import DEFAULT_ARGS
 
 
 @dag(
@@ -24,8 +31,8 @@ from cakupan.assets import MART_ASSETS, RAW_ASSETS
     start_date=datetime(2025, 1, 1),
     catchup=False,
     max_active_runs=1,
-    default_args={"owner": "data-eng", "retries": 1, "retry_delay": timedelta(minutes=2)},
-    tags=["cakupan", "dbt"],
+    default_args={**DEFAULT_ARGS, "retries": 1},
+    tags=["cakupan", "dbt", "quality"],
     doc_md=__doc__,
 )
 def cakupan_transform():
@@ -37,12 +44,9 @@ def cakupan_transform():
         render_config=transform.render_config,
         operator_args=transform.operator_args,
     )
-
-    @task(outlets=MART_ASSETS)
-    def marts_published():
-        """Marks the marts updated so downstream DAGs (reports) can be scheduled on them."""
-
-    dbt >> marts_published()
+    gate = task(airflow_tasks.quality_gate, task_id="quality_gate", retries=0)()
+    publish = task(airflow_tasks.publish_marts, task_id="publish_marts", outlets=MART_ASSETS)()
+    dbt >> gate >> publish
 
 
 cakupan_transform()

@@ -5,6 +5,9 @@ from __future__ import annotations
 import csv
 import gzip
 import hashlib
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from cakupan.generate import ENROLLMENT_HEADER
@@ -50,3 +53,18 @@ def write_csv(
 def table_checksum(conn, table: str) -> str:
     rows = conn.execute(f"select * from {table} order by 1, 2, 3").fetchall()
     return hashlib.sha256(repr(rows).encode()).hexdigest()
+
+
+def run_dbt(dsn: str, target: Path, *args: str) -> str:
+    """Real dbt on the given warehouse, with its own target dir (the repo's stays intact)."""
+    cakupan = str(Path(sys.executable).parent / "cakupan")
+    env = dict(os.environ, CAKUPAN_WAREHOUSE_DSN=dsn)
+    proc = subprocess.run(
+        [cakupan, "dbt", *args, "--target-path", str(target)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    return proc.stdout

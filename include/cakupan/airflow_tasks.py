@@ -31,3 +31,30 @@ def load_extract(dataset: str, uri: str, **context) -> dict:
     except ExtractError as exc:
         # The file itself is at fault: retrying cannot help, fail at once with its cause.
         raise AirflowFailException(f"Extract refused: {exc}") from exc
+
+
+def quality_gate(**context) -> dict:
+    """Run the GX checkpoint; fail (without retry) when a critical expectation fails."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from cakupan.quality import run_gate
+    from cakupan.warehouse import dsn_from_airflow
+
+    gate = run_gate(dsn_from_airflow(), context["run_id"])
+    if not gate.passed:
+        raise AirflowFailException(
+            "Quality gate failed; the published marts were left unchanged.\n" + gate.summary()
+        )
+    return {
+        "suites": len(gate.suites),
+        "expectations": gate.evaluated,
+        "warnings": len(gate.failures),
+        "data_docs": gate.data_docs,
+    }
+
+
+def publish_marts(**context) -> dict:
+    from cakupan.publish import publish
+    from cakupan.warehouse import dsn_from_airflow
+
+    return publish(dsn_from_airflow(), context["run_id"])

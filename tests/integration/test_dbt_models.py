@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import psycopg
@@ -13,22 +10,9 @@ import pytest
 from cakupan.generate import generate
 from cakupan.loader import load_extract
 from tests.conftest import POPULATION_CSV
+from tests.helpers import run_dbt as dbt
 
-CAKUPAN = str(Path(sys.executable).parent / "cakupan")
 REGIONS = ["15.06", "19.06", "21.03"]
-
-
-def dbt(dsn: str, target: Path, *args: str) -> str:
-    env = dict(os.environ, CAKUPAN_WAREHOUSE_DSN=dsn)
-    proc = subprocess.run(
-        [CAKUPAN, "dbt", *args, "--target-path", str(target)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
-    return proc.stdout
 
 
 @pytest.fixture
@@ -64,7 +48,7 @@ def test_article_figures_incremental_months_and_reruns(dsn, key, landed, tmp_pat
             for r in conn.execute(
                 """select region_code, working_population, active_participants, coverage_rate,
                       target_rate, workers_to_target, target_source
-               from marts.coverage_by_regency where period = '2025-03-01'"""
+               from marts_build.coverage_by_regency where period = '2025-03-01'"""
             )
         }
         wp, active, rate, target_rate, to_target, source = rows["15.06"]
@@ -75,18 +59,18 @@ def test_article_figures_incremental_months_and_reruns(dsn, key, landed, tmp_pat
         assert round(float(rows["21.03"][2]) * 100, 2) == 59.29
         # Province and region dimension line up with the real Kemendagri figures.
         assert conn.execute(
-            "select population_total, village_count from marts.dim_region "
+            "select population_total, village_count from marts_build.dim_region "
             "where region_code = '19.06'"
         ).fetchone() == (132_495, 39)
         segments = conn.execute(
-            """select sum(coverage_rate) from marts.fct_coverage_regency_month
+            """select sum(coverage_rate) from marts_build.fct_coverage_regency_month
                where region_code = '15.06' and period = '2025-03-01'"""
         ).fetchone()[0]
         assert abs(float(segments) - 0.375) < 1e-5
         # Documentation reaches PostgreSQL for BI tools.
         comment = conn.execute(
             """select col_description(attrelid, attnum) from pg_attribute
-               where attrelid = 'marts.coverage_by_regency'::regclass
+               where attrelid = 'marts_build.coverage_by_regency'::regclass
                  and attname = 'workers_to_target'"""
         ).fetchone()[0]
         assert "still needed" in comment
@@ -127,11 +111,11 @@ def test_article_figures_incremental_months_and_reruns(dsn, key, landed, tmp_pat
         ).fetchone()[0]
         per_month = dict(
             conn.execute(
-                """select period::text, count(*) from marts.coverage_by_regency group by 1"""
+                """select period::text, count(*) from marts_build.coverage_by_regency group by 1"""
             )
         )
         tjb_february = conn.execute(
-            """select count(*) from marts.coverage_by_regency
+            """select count(*) from marts_build.coverage_by_regency
                where region_code = '15.06' and period = '2025-02-01'"""
         ).fetchone()[0]
     assert new_february < february

@@ -254,3 +254,27 @@ def test_too_many_bad_rows(dsn, key, tmp_path):
     _published_then_refused(
         dsn, key, tmp_path, lambda p: write_csv(p, rows), r"too many rejected rows: 10 of 30"
     )
+
+
+def test_long_loads_report_progress(dsn, key, tmp_path, monkeypatch):
+    import logging
+
+    class Collect(logging.Handler):
+        messages: list[str] = []
+
+        def emit(self, record):
+            self.messages.append(record.getMessage())
+
+    handler = Collect(level=logging.INFO)
+    logger = logging.getLogger("cakupan.loader")
+    monkeypatch.setattr(logger, "level", logging.INFO)
+    logger.addHandler(handler)
+    monkeypatch.setattr("cakupan.loader.COPY_BATCH_ROWS", 10)
+    monkeypatch.setenv("CAKUPAN_PROGRESS_EVERY_S", "0")
+    path = write_csv(tmp_path / "enrollment_2025-01.csv", good_rows(45))
+    try:
+        load_extract(dsn, "enrollment", str(path), key=key)
+    finally:
+        logger.removeHandler(handler)
+    assert any("40 rows read, 0 rejected" in m for m in handler.messages)
+    assert any("loaded 45 rows into raw.enrollment_snapshot" in m for m in handler.messages)

@@ -102,3 +102,23 @@ create table if not exists raw.enrollment_snapshot (
     poverty_decile     smallint
 ) partition by list (snapshot_month);
 comment on column raw.enrollment_snapshot.nik_token is 'HMAC-SHA256 of the NIK (hex); the key lives outside the warehouse.';
+
+create table if not exists audit.quality_runs (
+    run_id              text not null,
+    checkpoint          text not null,
+    suite               text not null,
+    success             boolean not null,
+    failed_expectations integer not null,
+    failures            jsonb not null default '[]',
+    checked_at          timestamptz not null default now()
+);
+create index if not exists quality_runs_run on audit.quality_runs (run_id);
+comment on table audit.quality_runs is 'One row per GX suite per gate run: success and the failed expectations (critical and warning).';
+
+create table if not exists audit.publications (
+    publication_id bigserial primary key,
+    run_id         text,
+    tables         jsonb not null,
+    published_at   timestamptz not null default now()
+);
+comment on table audit.publications is 'Each atomic publication of marts_build into marts, with row counts per table.';

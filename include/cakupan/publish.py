@@ -1,0 +1,70 @@
+"""Publish: copy the audited marts (schema marts_build) into `marts` in one transaction.
+
+Readers of `marts` see the old tables or the new ones, never a mix: the tables are
+truncated and refilled inside one transaction (TRUNCATE's lock makes readers wait
+for the commit). Truncate-and-refill keeps each table's identity, so grants to BI
+roles and views that BI users built on top survive. A table whose columns changed
+is recreated from its build twin (LIKE ... INCLUDING ALL keeps comments/constraints).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import psycopg
+from psycopg import sql
+
+log = logging.getLogger(__name__)
+BUILD_SCHEMA = "marts_build"
+PUBLISHED_SCHEMA = "marts"
+
+
+def _columns(conn, schema: str, table: str) -> list[tuple[str, str]]:
+    return conn.execute(
+        """select column_name, data_type from information_schema.columns
+           where table_schema = %s and table_name = %s order by ordinal_position""",
+        (schema, table),
+    ).fetchall()
+
+
+def publish(dsn: str, run_id: str | None = None) -> dict[str, int]:
+    """Publish every table of marts_build; returns rows per table."""
+    ident = sql.Identifier
+    counts: dict[str, int] = {}
+    with psycopg.connect(dsn) as conn, conn.transaction():
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "select tablename from pg_tables where schemaname = %s order by tablename",
+                (BUILD_SCHEMA,),
+            )
+        ]
+        if not tables:
+            raise RuntimeError(f"nothing to publish: schema {BUILD_SCHEMA} has no tables")
+        conn.execute(sql.SQL("create schema if not exists {}").format(ident(PUBLISHED_SCHEMA)))
+        for table in tables:
+            src = sql.SQL("{}.{}").format(ident(BUILD_SCHEMA), ident(table))
+            dst = sql.SQL("{}.{}").format(ident(PUBLISHED_SCHEMA), ident(table))
+            if _columns(conn, PUBLISHED_SCHEMA, table) != _columns(conn, BUILD_SCHEMA, table):
+                conn.execute(sql.SQL("drop table if exists {}").format(dst))
+                conn.execute(sql.SQL("create table {} (like {} including all)").format(dst, src))
+            else:
+                conn.execute(sql.SQL("truncate {}").format(dst))
+            counts[table] = conn.execute(
+                sql.SQL("insert into {} select * from {}").format(dst, src)
+            ).rowcount
+            comment = conn.execute(
+                "select obj_description(%s::regclass, 'pg_class')",
+                (f"{BUILD_SCHEMA}.{table}",),
+            ).fetchone()[0]
+            if comment:
+                conn.execute(sql.SQL("comment on table {} is {}").format(dst, sql.Literal(comment)))
+        conn.execute(
+            "insert into audit.publications (run_id, tables) values (%s, %s)",
+            (run_id, json.dumps(counts)),
+        )
+    log.info(
+        "published %d marts: %s", len(counts), ", ".join(f"{t} ({n:,})" for t, n in counts.items())
+    )
+    return counts
