@@ -267,7 +267,8 @@ def test_long_loads_report_progress(dsn, key, tmp_path, monkeypatch):
 
     handler = Collect(level=logging.INFO)
     logger = logging.getLogger("cakupan.loader")
-    monkeypatch.setattr(logger, "level", logging.INFO)
+    old_level = logger.level
+    logger.setLevel(logging.INFO)  # setLevel also clears the logger's level cache
     logger.addHandler(handler)
     monkeypatch.setattr("cakupan.loader.COPY_BATCH_ROWS", 10)
     monkeypatch.setenv("CAKUPAN_PROGRESS_EVERY_S", "0")
@@ -276,5 +277,6 @@ def test_long_loads_report_progress(dsn, key, tmp_path, monkeypatch):
         load_extract(dsn, "enrollment", str(path), key=key)
     finally:
         logger.removeHandler(handler)
+        logger.setLevel(old_level)
     assert any("40 rows read, 0 rejected" in m for m in handler.messages)
     assert any("loaded 45 rows into raw.enrollment_snapshot" in m for m in handler.messages)
