@@ -14,7 +14,7 @@ DEMO_SCALE ?= 1.0
 export XDG_RUNTIME_DIR := $(CURDIR)/.local/run
 export PYTHONWARNINGS := ignore::DeprecationWarning,ignore::UserWarning
 
-.PHONY: demo test venv warehouse landing manifest airflow-db pipeline summary warehouse-psql airflow \
+.PHONY: demo test venv warehouse landing manifest airflow-db pipeline summary warehouse-psql airflow docs \
         stop lint lock clean
 
 venv: $(VENV)/.installed
@@ -45,7 +45,7 @@ airflow-db: warehouse manifest
 
 # Real Airflow runs of the DAGs (in order), each with its task logs in .local/.
 pipeline: landing airflow-db
-	@for dag in cakupan_ingest_population cakupan_ingest_enrollment cakupan_transform; do \
+	@for dag in cakupan_ingest_population cakupan_ingest_enrollment cakupan_transform cakupan_report; do \
 	  echo "== airflow dags test $$dag (log: .local/$$dag.log)"; \
 	  $(CAKUPAN) airflow dags test $$dag > .local/$$dag.log 2>&1 \
 	    && { grep -E "cakupan\.(loader|ingest)|Done\. PASS" .local/$$dag.log | sed -E 's/^[^ ]+ \[[a-z]+ *\] //; s/ \[cakupan.*//; s/\x1b\[[0-9;]*m//g' || true; } \
@@ -55,6 +55,7 @@ pipeline: landing airflow-db
 
 demo: pipeline
 	@echo; $(CAKUPAN) summary
+	@echo; echo "Coverage report: $(CURDIR)/.local/report/index.html"
 
 summary: venv
 	$(CAKUPAN) summary
@@ -69,6 +70,11 @@ warehouse-psql: warehouse
 airflow: airflow-db
 	@echo "Airflow UI on http://localhost:8080 (user and password are printed below)"
 	$(CAKUPAN) airflow standalone
+
+docs: warehouse manifest
+	$(CAKUPAN) dbt docs generate --quiet
+	@echo "dbt docs: $(CURDIR)/dbt_project/target/index.html (serve: .venv/bin/cakupan dbt docs serve --port 8081)"
+	@echo "GX Data Docs: $(CURDIR)/expectations/gx/uncommitted/data_docs/local_site/index.html (rebuilt by each quality gate)"
 
 stop:
 	-$(CAKUPAN) warehouse down

@@ -58,3 +58,11 @@ def publish_marts(**context) -> dict:
     from cakupan.warehouse import dsn_from_airflow
 
     return publish(dsn_from_airflow(), context["run_id"])
+
+
+def coverage_report(**context) -> str:
+    from cakupan.config import settings
+    from cakupan.coverage_report import build_report
+    from cakupan.warehouse import dsn_from_airflow
+
+    return str(build_report(dsn_from_airflow(), settings().report_dir))

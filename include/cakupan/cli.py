@@ -134,6 +134,15 @@ def _summary(args) -> int:
     return 0
 
 
+def _report(args) -> int:
+    from cakupan.coverage_report import build_report
+    from cakupan.warehouse import warehouse_dsn
+
+    out = Path(args.out) if args.out else settings().report_dir
+    print(build_report(warehouse_dsn(), out))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="cakupan", description=__doc__)
     p.add_argument("-v", "--verbose", action="store_true")
@@ -192,6 +201,9 @@ def build_parser() -> argparse.ArgumentParser:
         func=_env
     )
     sub.add_parser("summary", help="what the warehouse holds").set_defaults(func=_summary)
+    rp = sub.add_parser("report", help="write the HTML coverage report from the marts")
+    rp.add_argument("--out", help="folder (default .local/report)")
+    rp.set_defaults(func=_report)
     return p
 
 

@@ -26,6 +26,10 @@ class Settings:
         return self.local_dir / "pgdata"
 
     @property
+    def report_dir(self) -> Path:
+        return Path(os.environ.get("CAKUPAN_REPORT_DIR", self.local_dir / "report"))
+
+    @property
     def secrets_dir(self) -> Path:
         return self.local_dir / "secrets"
 

@@ -52,8 +52,13 @@ def connect(dsn: str | None = None, **kwargs) -> psycopg.Connection:
 
 
 def bootstrap(conn: psycopg.Connection) -> None:
-    """Create schemas and tables if missing; safe to run at any time."""
+    """Create schemas, tables and the bi_reader role if missing; safe to run at any time.
+
+    The bi_reader role has no password here: set one with
+    `alter role bi_reader password '...'` (or manage the role in your platform)."""
     sql = files("cakupan").joinpath("sql/bootstrap.sql").read_text()
+    db = conn.execute("select quote_ident(current_database())").fetchone()[0]
+    sql = sql.replace("current_database_placeholder", db)
     with conn.transaction():
         # Serialise concurrent bootstraps (parallel load tasks) on one advisory lock.
         conn.execute("select pg_advisory_xact_lock(hashtext('cakupan.bootstrap'))")

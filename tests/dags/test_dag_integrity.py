@@ -23,6 +23,7 @@ def test_there_are_dags():
         "cakupan_ingest_population",
         "cakupan_ingest_enrollment",
         "cakupan_transform",
+        "cakupan_report",
     }
 
 

@@ -122,3 +122,20 @@ create table if not exists audit.publications (
     published_at   timestamptz not null default now()
 );
 comment on table audit.publications is 'Each atomic publication of marts_build into marts, with row counts per table.';
+
+-- BI tools read the published marts only. The bi_reader login role gets the marts
+-- schema and nothing else (no raw, staging, audit, quarantine or marts_build).
+create schema if not exists marts;
+comment on schema marts is 'Published coverage marts: the only schema BI tools read (role bi_reader).';
+do $$
+begin
+    if not exists (select 1 from pg_roles where rolname = 'bi_reader') then
+        create role bi_reader login;
+    end if;
+end
+$$;
+grant connect on database current_database_placeholder to bi_reader;
+grant usage on schema marts to bi_reader;
+grant select on all tables in schema marts to bi_reader;
+alter default privileges in schema marts grant select on tables to bi_reader;
+revoke all on schema raw, audit, quarantine from bi_reader;

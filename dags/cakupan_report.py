@@ -1,0 +1,26 @@
+"""Coverage report (HTML page with PNG charts) rebuilt whenever the marts are published."""
+
+from datetime import datetime
+
+from airflow.sdk import dag, task
+
+from cakupan import airflow_tasks
+from cakupan.assets import MART_ASSETS
+from cakupan.dag_defaults import DEFAULT_ARGS
+
+
+@dag(
+    dag_id="cakupan_report",
+    schedule=MART_ASSETS[0],
+    start_date=datetime(2025, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["cakupan", "report"],
+    doc_md=__doc__,
+)
+def cakupan_report():
+    task(airflow_tasks.coverage_report, task_id="coverage_report")()
+
+
+cakupan_report()
