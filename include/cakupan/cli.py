@@ -110,7 +110,11 @@ def _dbt(args) -> int:
     from cakupan.dbt_env import dbt_env
     from cakupan.warehouse import warehouse_dsn
 
-    os.environ.update(dbt_env(warehouse_dsn()))
+    try:
+        dsn = warehouse_dsn()
+    except RuntimeError:
+        dsn = None  # no warehouse yet: fine for `dbt parse`, dbt says so for the rest
+    os.environ.update(dbt_env(dsn))
     exe = str(Path(sys.executable).parent / "dbt")
     os.execv(exe, [exe, *args.dbt_args])
 

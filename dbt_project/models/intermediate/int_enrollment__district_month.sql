@@ -1,9 +1,4 @@
-{{ config(
-    materialized='incremental',
-    unique_key='snapshot_month',
-    incremental_strategy='delete+insert',
-    on_schema_change='fail',
-) }}
+{{ config(materialized='incremental', unique_key='snapshot_month') }}
 {% set months = changed_periods('enrollment') %}
 
 with enrollment as (

@@ -1,9 +1,4 @@
-{{ config(
-    materialized='incremental',
-    unique_key='snapshot_month',
-    incremental_strategy='delete+insert',
-    on_schema_change='fail',
-) }}
+{{ config(materialized='incremental', unique_key='snapshot_month') }}
 -- The only model that scans participant rows, so the only one whose cost grows with the
 -- size of a month: it reads just the months loaded since its last run.
 {% set months = changed_periods('enrollment') %}

@@ -1,9 +1,4 @@
-{{ config(
-    materialized='incremental',
-    unique_key='period',
-    incremental_strategy='delete+insert',
-    on_schema_change='fail',
-) }}
+{{ config(materialized='incremental', unique_key='period') }}
 -- Each segment's share of the regency's coverage: the segment rates add up to the
 -- regency's coverage_rate in coverage_by_regency.
 {% set months = changed_periods('enrollment') %}
