@@ -14,7 +14,7 @@ DEMO_SCALE ?= 1.0
 export XDG_RUNTIME_DIR := $(CURDIR)/.local/run
 export PYTHONWARNINGS := ignore::DeprecationWarning,ignore::UserWarning
 
-.PHONY: demo test venv warehouse landing manifest airflow-db pipeline summary warehouse-psql airflow docs \
+.PHONY: demo test venv warehouse landing manifest airflow-db pipeline summary warehouse-psql airflow docs bench \
         stop lint lock clean
 
 venv: $(VENV)/.installed
@@ -70,6 +70,11 @@ warehouse-psql: warehouse
 airflow: airflow-db
 	@echo "Airflow UI on http://localhost:8080 (user and password are printed below)"
 	$(CAKUPAN) airflow standalone
+
+BENCH_ROWS ?= 5000000
+BENCH_MONTH_ROWS ?= 100000
+bench: venv manifest
+	$(CAKUPAN) bench --rows $(BENCH_ROWS) --incremental-rows $(BENCH_MONTH_ROWS)
 
 docs: warehouse manifest
 	$(CAKUPAN) dbt docs generate --quiet

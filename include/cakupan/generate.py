@@ -160,17 +160,18 @@ ENROLLMENT_HEADER = [
 
 
 class _Pool:
-    """The participants a regency ever has, generated lazily and remembered by index."""
+    """The participants a regency ever has. Person i is drawn from its own seed, so the
+    same person comes back every month without keeping anyone in memory (national
+    scale is about 45 million people)."""
 
     def __init__(self, reg: Regency, seed: int, vulnerable: tuple[int, int] | None):
         self.reg, self.seed, self.vulnerable = reg, seed, vulnerable
-        self.people: list[list[str]] = []
-        self.rng = random.Random(f"{seed}:{reg.code}:pool")
+        self._base = (seed * 1_000_003 + int(reg.code.replace(".", ""))) * 100_000_007
+        self.rng = random.Random()
 
     def get(self, i: int) -> list[str]:
-        while len(self.people) <= i:
-            self.people.append(self._person(len(self.people)))
-        return self.people[i]
+        self.rng.seed(self._base + i)
+        return self._person(i)
 
     def _person(self, i: int) -> list[str]:
         rng, code = self.rng, self.reg.code
