@@ -4,9 +4,16 @@ from cakupan.bench import report
 
 
 def test_ratios_and_projection():
-    load = {"rows": 1_000_000, "loaded": 1_000_000, "loader_s": 10.0, "copy_s": 2.0,
-            "pandas_rows": 100_000, "pandas_s": 10.0, "loader_peak_mib": 50.0,
-            "extract_mib": 40.0}
+    load = {
+        "rows": 1_000_000,
+        "loaded": 1_000_000,
+        "loader_s": 10.0,
+        "copy_s": 2.0,
+        "pandas_rows": 100_000,
+        "pandas_s": 10.0,
+        "loader_peak_mib": 50.0,
+        "extract_mib": 40.0,
+    }
     incremental = {"months": 3, "rows_per_month": 1000, "seconds": [2.0, 2.1, 2.4]}
     text = report(load, incremental, {"a.py": 0.01})
     assert "| 1,000,000 | 10.0 | 100,000 | 0.20x |" in text  # loader vs 500,000 rows/s COPY
