@@ -190,10 +190,12 @@ def load_extract(
                     "cannot tell the period from the file name; expected a name like "
                     f"{dataset.period_example}",
                 )
+            with conn.transaction():  # committed at once: hold no lock during the load
+                regions = load_regions_reference(conn) if dataset.needs_regions else None
             ctx = RowContext(
                 period=period,
                 period_end=dataset.period_end(period),
-                regions=load_regions_reference(conn) if dataset.needs_regions else None,
+                regions=regions,
                 pseudonymiser=pseudonymiser,
             )
             result = _load_rows(conn, dsn, dataset, uri, period, load_id, ctx, counts, started)

@@ -57,9 +57,9 @@ def bootstrap(conn: psycopg.Connection) -> None:
     The bi_reader role has no password here: set one with
     `alter role bi_reader password '...'` (or manage the role in your platform)."""
     sql = files("cakupan").joinpath("sql/bootstrap.sql").read_text()
-    db = conn.execute("select quote_ident(current_database())").fetchone()[0]
-    sql = sql.replace("current_database_placeholder", db)
+    # Its own committed transaction: the DDL's locks must not outlive the bootstrap.
     with conn.transaction():
         # Serialise concurrent bootstraps (parallel load tasks) on one advisory lock.
         conn.execute("select pg_advisory_xact_lock(hashtext('cakupan.bootstrap'))")
-        conn.execute(sql)
+        db = conn.execute("select quote_ident(current_database())").fetchone()[0]
+        conn.execute(sql.replace("current_database_placeholder", db))
