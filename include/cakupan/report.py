@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import psycopg
 
+from cakupan.coverage_report import ARTICLE_REGENCIES
+
 
 def _table(rows: list[tuple], header: tuple[str, ...]) -> str:
     cells = [header, *[tuple("" if v is None else str(v) for v in r) for r in rows]]
@@ -26,9 +28,6 @@ def print_summary(conn: psycopg.Connection) -> None:
     quarantined = conn.execute("select count(*) from quarantine.rejected_rows").fetchone()[0]
     print(f"\nRows in quarantine: {quarantined:,}")
     print_coverage(conn)
-
-
-ARTICLE_REGENCIES = ("15.06", "19.03", "19.06", "21.03", "64.74")
 
 
 def print_coverage(conn: psycopg.Connection) -> None:
