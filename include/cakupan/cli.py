@@ -102,7 +102,10 @@ def _airflow(args) -> int:
 
     env = airflow_env()
     Path(env["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
-    exe = str(Path(sys.executable).parent / "airflow")
+    bin_dir = str(Path(sys.executable).parent)
+    # `airflow standalone` starts its components as `airflow ...` found on PATH.
+    env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
+    exe = str(Path(bin_dir) / "airflow")
     os.execve(exe, [exe, *args.airflow_args], env)
 
 
