@@ -1,4 +1,5 @@
-"""Extracts pulled over HTTP from a real local web server (an index page lists the files)."""
+"""Extracts pulled from URIs: HTTP from a real local web server (an index page lists the
+files), and an fsspec object store."""
 
 import functools
 import http.server
@@ -36,3 +37,17 @@ def test_list_and_load_over_http(dsn, key, http_folder):
             "select source_uri from audit.extract_loads where load_id = %s", (result.load_id,)
         ).fetchone()[0]
     assert source == uris[0]
+
+
+def test_object_storage_uri(dsn, key, tmp_path):
+    """Any fsspec filesystem works as a source; the in-memory one stands in for s3:// here."""
+    import fsspec
+
+    local = write_csv(tmp_path / "enrollment_2025-01.csv", [person(i) for i in range(12)])
+    fsspec.filesystem("memory").pipe(
+        "/bucket/landing/enrollment/enrollment_2025-01.csv", local.read_bytes()
+    )
+    uris = list_extracts("memory://bucket/landing/enrollment")
+    assert [u.rsplit("/", 1)[-1] for u in uris] == ["enrollment_2025-01.csv"]
+    assert uris[0].startswith("memory://")
+    assert load_extract(dsn, "enrollment", uris[0], key=key).rows_loaded == 12
