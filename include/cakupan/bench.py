@@ -115,7 +115,7 @@ def bench_load(server, work: Path, rows: int) -> dict:
     import pandas as pd
     import sqlalchemy
 
-    from cakupan.quality import sqlalchemy_url
+    from cakupan.warehouse import sqlalchemy_url
 
     frame = pd.read_csv(plain, nrows=sample, dtype=str, keep_default_na=False)
     engine = sqlalchemy.create_engine(sqlalchemy_url(dsn))

@@ -38,11 +38,18 @@ def _fetch(conn, query: str, params=()) -> list[tuple]:
     return conn.execute(query, params).fetchall()
 
 
-def _chart_against_target(rows: list[tuple], path: Path) -> None:
+def _pyplot():
+    """pyplot on the file-only Agg backend (tasks and CI have no display)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _chart_against_target(rows: list[tuple], path: Path) -> None:
+    plt = _pyplot()
 
     rows = sorted(rows, key=lambda r: float(r[2] or 0))
     names = [r[1].replace("Kabupaten ", "").replace("Kota ", "Kota ") for r in rows]
@@ -68,10 +75,7 @@ def _chart_against_target(rows: list[tuple], path: Path) -> None:
 
 
 def _chart_trends(series: dict[str, list[tuple]], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
 
     fig, ax = plt.subplots(figsize=(9, 4.5))
     for name, points in series.items():

@@ -49,10 +49,6 @@ class LoadResult:
     rows_rejected: int
     seconds: float
 
-    @property
-    def rows_per_second(self) -> float:
-        return self.rows_read / self.seconds if self.seconds else 0.0
-
 
 def load_regions_reference(conn: psycopg.Connection) -> Regions:
     rows = conn.execute(

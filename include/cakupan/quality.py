@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
-from sqlalchemy.engine import URL
 
 from cakupan.config import PROJECT_ROOT
+from cakupan.warehouse import sqlalchemy_url
 
 log = logging.getLogger(__name__)
 GX_ROOT = PROJECT_ROOT / "expectations"
@@ -62,21 +62,6 @@ class GateResult:
         if self.data_docs:
             lines.append(f"  Data Docs: {self.data_docs}")
         return "\n".join(lines)
-
-
-def sqlalchemy_url(dsn: str) -> str:
-    p = psycopg.conninfo.conninfo_to_dict(dsn)
-    host = str(p.get("host") or "localhost")
-    socket = host.startswith("/")
-    return URL.create(
-        "postgresql+psycopg2",
-        username=p.get("user"),
-        password=p.get("password") or None,
-        host=None if socket else host,
-        port=int(p["port"]) if p.get("port") and not socket else None,
-        database=p.get("dbname"),
-        query={"host": host} if socket else {},
-    ).render_as_string(hide_password=False)
 
 
 def _exception(result) -> str | None:

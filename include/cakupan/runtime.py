@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from urllib.parse import quote
 
 from cakupan import embedded
 from cakupan.config import PROJECT_ROOT, settings
+from cakupan.warehouse import sqlalchemy_url
 
 
 def nik_key_file() -> str:
@@ -45,8 +45,8 @@ def airflow_env() -> dict[str, str]:
         "CAKUPAN_LOCAL_DIR": str(s.local_dir),
     }
     if sock:
-        defaults["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = (
-            f"postgresql+psycopg2://postgres@/airflow?host={quote(sock, safe='/')}"
+        defaults["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = sqlalchemy_url(
+            embedded.running_server_uri("airflow")
         )
         defaults["AIRFLOW_CONN_WAREHOUSE"] = embedded.airflow_conn_uri("warehouse")
     if "CAKUPAN_NIK_HMAC_KEY" not in os.environ and "CAKUPAN_NIK_HMAC_KEY_FILE" not in os.environ:

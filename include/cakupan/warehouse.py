@@ -63,3 +63,22 @@ def bootstrap(conn: psycopg.Connection) -> None:
         conn.execute("select pg_advisory_xact_lock(hashtext('cakupan.bootstrap'))")
         db = conn.execute("select quote_ident(current_database())").fetchone()[0]
         conn.execute(sql.replace("current_database_placeholder", db))
+
+
+def sqlalchemy_url(dsn: str) -> str:
+    """The same connection as a SQLAlchemy URL (Airflow metadata DB, GX, pandas); a unix
+    socket directory travels as the `host` query parameter."""
+    from sqlalchemy.engine import URL
+
+    p = psycopg.conninfo.conninfo_to_dict(dsn)
+    host = str(p.get("host") or "localhost")
+    socket = host.startswith("/")
+    return URL.create(
+        "postgresql+psycopg2",
+        username=p.get("user"),
+        password=p.get("password") or None,
+        host=None if socket else host,
+        port=int(p["port"]) if p.get("port") and not socket else None,
+        database=p.get("dbname"),
+        query={"host": host} if socket else {},
+    ).render_as_string(hide_password=False)
