@@ -18,7 +18,7 @@ export PYTHONWARNINGS := ignore::DeprecationWarning,ignore::UserWarning
         stop lint lock clean
 
 venv: $(VENV)/.installed
-$(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
+$(VENV)/.installed: requirements.txt constraints.txt pyproject.toml setup.py include/cakupan/_hmac_sha256.c
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON)"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt

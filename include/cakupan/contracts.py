@@ -24,17 +24,17 @@ STATUSES = frozenset({"active", "non_active"})
 SEXES = frozenset({"L", "P"})
 MAX_OCCUPATION_CODE = 89
 
-_KPJ = re.compile(r"^\d{11}$")
-_NIK = re.compile(r"^\d{16}$")
+_KPJ = re.compile(r"^\d{11}$", re.ASCII)
+_NIK = re.compile(r"^\d{16}$", re.ASCII)
 _NPP = re.compile(r"^[A-Z0-9]{6,12}$")
-_ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
-_DMY_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-_AGE_BAND = re.compile(r"^(\d{2})-(\d{2})$|^(\d{2})\+$")
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$", re.ASCII)
+_DMY_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$", re.ASCII)
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$", re.ASCII)
+_AGE_BAND = re.compile(r"^(\d{2})-(\d{2})$|^(\d{2})\+$", re.ASCII)
 _REGION_LEVEL = {
-    1: re.compile(r"^\d{2}$"),
-    2: re.compile(r"^\d{2}\.\d{2}$"),
-    3: re.compile(r"^\d{2}\.\d{2}\.\d{2}$"),
+    1: re.compile(r"^\d{2}$", re.ASCII),
+    2: re.compile(r"^\d{2}\.\d{2}$", re.ASCII),
+    3: re.compile(r"^\d{2}\.\d{2}\.\d{2}$", re.ASCII),
 }
 
 
@@ -56,6 +56,11 @@ class RowContext:
 
 
 Faults = list[tuple[str, str]]
+
+
+def is_digits(text: str) -> bool:
+    """0-9 only: str.isdigit() also takes other scripts' digits and "²", which int() refuses."""
+    return text.isascii() and text.isdigit()
 
 
 def parse_date(text: str) -> dt.date | None:
@@ -119,6 +124,7 @@ class Dataset:
     unique_key: tuple[str, ...]
     needs_regions: bool = True
     needs_key: bool = False
+    columnar: bool = False  # large extracts: CSV files are checked in Arrow (columnar.py)
     sensitive_columns: frozenset[str] = field(default_factory=frozenset)
 
     def period_from_file(self, name: str) -> str | None:
@@ -188,7 +194,7 @@ class WorkingPopulationDataset(Dataset):
             faults.append(("sex", f"must be L or P, got {sex!r}"))
         if not _AGE_BAND.match(band):
             faults.append(("age_band", f"must look like 15-19 or 65+, got {band!r}"))
-        occ = occ_t if occ_t.isdigit() and 1 <= int(occ_t) <= MAX_OCCUPATION_CODE else None
+        occ = occ_t if is_digits(occ_t) and 1 <= int(occ_t) <= MAX_OCCUPATION_CODE else None
         if occ is None:
             faults.append(("occupation_code", f"not a KTP occupation code: {occ_t!r}"))
         pop = parse_count(pop_t, "population", faults)
@@ -264,7 +270,7 @@ class EnrollmentDataset(Dataset):
             faults.append(("employer_npp", f"not an NPP: {npp!r}"))
         elif not npp and segment in ("PU", "JAKON"):
             faults.append(("employer_npp", f"required for segment {segment}"))
-        if not (occ_t.isdigit() and 1 <= int(occ_t) <= MAX_OCCUPATION_CODE):
+        if not (is_digits(occ_t) and 1 <= int(occ_t) <= MAX_OCCUPATION_CODE):
             faults.append(("occupation_code", f"not a KTP occupation code: {occ_t!r}"))
         if eco and eco not in ECOSYSTEMS:
             faults.append(("ecosystem", f"must be one of {sorted(ECOSYSTEMS)} or empty"))
@@ -287,7 +293,7 @@ class EnrollmentDataset(Dataset):
                 faults.append(("last_paid_month", f"{paid_t} is after the snapshot month"))
         if status not in STATUSES:
             faults.append(("status", f"must be active or non_active, got {status!r}"))
-        if decile_t and not (decile_t.isdigit() and 1 <= int(decile_t) <= 10):
+        if decile_t and not (is_digits(decile_t) and 1 <= int(decile_t) <= 10):
             faults.append(("poverty_decile", f"must be 1-10 or empty, got {decile_t!r}"))
         if faults:
             return None, faults
@@ -390,6 +396,7 @@ ENROLLMENT = EnrollmentDataset(
     period_example="enrollment_2025-01.csv.gz",
     unique_key=("kpj",),
     needs_key=True,
+    columnar=True,
     sensitive_columns=frozenset({"nik", "name", "birth_date"}),
 )
 

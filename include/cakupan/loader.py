@@ -11,22 +11,29 @@ published data exactly as it was.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
+import re
+import threading
 import time
 from dataclasses import dataclass
+from queue import Empty, Queue
 
 import psycopg
 from psycopg import sql
+from psycopg.copy import QueuedLibpqWriter
 
 from cakupan.config import settings
-from cakupan.contracts import DATASETS, Dataset, Regions, RowContext
+from cakupan.contracts import DATASETS, NULL, Dataset, Regions, RowContext
 from cakupan.errors import ExtractError
 from cakupan.pseudonymise import NikPseudonymiser
-from cakupan.sources import Extract, file_name, open_extract
+from cakupan.sources import file_name, open_csv_stream, open_extract
 from cakupan.warehouse import bootstrap
 
 log = logging.getLogger(__name__)
 COPY_BATCH_ROWS = 5000
+COLUMNAR_BLOCK_BYTES = 8 << 20  # about 60,000 enrollment rows per Arrow block
 QUARANTINE_BATCH = 2000
 
 
@@ -48,6 +55,25 @@ class LoadResult:
     rows_loaded: int
     rows_rejected: int
     seconds: float
+
+
+def _columnar_fallback_errors() -> tuple[type[BaseException], ...]:
+    import pyarrow as pa
+
+    # Anything the columnar reader cannot parse (ragged rows, bad UTF-8, a cut gzip
+    # stream): the per-row reader then reads the file again and names file and line.
+    return (_NotColumnar, pa.ArrowInvalid, UnicodeDecodeError, EOFError, OSError)
+
+
+def _reason(exc: BaseException) -> str:
+    """Why the columnar reader gave up, without the row text Arrow quotes (personal data)."""
+    text = str(exc)
+    ragged = re.search(r"Expected \d+ columns, got \d+", text)
+    if ragged:
+        return ragged[0]
+    if "UTF8" in text:
+        return "invalid UTF-8"
+    return text if isinstance(exc, _NotColumnar) else type(exc).__name__
 
 
 def load_regions_reference(conn: psycopg.Connection) -> Regions:
@@ -104,14 +130,21 @@ class _Quarantine:
                 copy.write_row(record)
         self._buffer.clear()
 
+    def discard(self) -> None:
+        """Forget this load's records (its rows are about to be read again)."""
+        self._buffer.clear()
+        self._conn.execute(
+            "delete from quarantine.rejected_rows where load_id = %s", (self._load_id,)
+        )
+
     def close(self) -> None:
         self.flush()
         self._conn.close()
 
 
-def _column_order(extract: Extract, dataset: Dataset) -> list[int]:
+def _column_order(uri: str, header: list[str], dataset: Dataset) -> list[int]:
     """Index of each contract column in the file; a wrong header is a file-level fault."""
-    found = [h.strip().lower() for h in extract.header]
+    found = [h.strip().lower() for h in header]
     expected = list(dataset.columns)
     missing = [c for c in expected if c not in found]
     extra = [h for h in found if h not in expected]
@@ -124,9 +157,7 @@ def _column_order(extract: Extract, dataset: Dataset) -> list[int]:
             parts.append(f"unexpected column(s) {extra}")
         if duplicated:
             parts.append(f"repeated column(s) {duplicated}")
-        raise ExtractError(
-            extract.uri, f"wrong header: {'; '.join(parts)}; expected {expected}", line=1
-        )
+        raise ExtractError(uri, f"wrong header: {'; '.join(parts)}; expected {expected}", line=1)
     return [found.index(c) for c in expected]
 
 
@@ -203,75 +234,323 @@ def load_extract(
     return result
 
 
+@dataclass
+class _Copied:
+    read: int
+    rejected: int
+    checksum: str
+    bytes_read: int
+    format: str
+    # Unique-key values seen more than once, when the reader could tell; None: unknown.
+    repeated_keys: list[str] | None = None
+
+
+class _BoundedQueuedWriter(QueuedLibpqWriter):
+    """psycopg's COPY writer thread, with a queue of at most ~16 MiB (its default,
+    1024 chunks, lets memory grow by hundreds of MiB when the server is the slower side)."""
+
+    def __init__(self, cursor):
+        super().__init__(cursor)
+        self._queue = Queue(maxsize=128)
+
+
+class _Progress:
+    """Logs rows read and the rate every CAKUPAN_PROGRESS_EVERY_S seconds."""
+
+    def __init__(self, name: str, started: float):
+        self._name, self._started = name, started
+        self._every = settings().progress_every_s
+        self._last = time.monotonic()
+
+    def update(self, read: int, rejected: int) -> None:
+        now = time.monotonic()
+        if now - self._last >= self._every:
+            self._last = now
+            log.info(
+                "%s: %s rows read, %s rejected, %s rows/s",
+                self._name,
+                f"{read:,}",
+                f"{rejected:,}",
+                f"{read / (now - self._started):,.0f}",
+            )
+
+
+def _reject(quarantine: _Quarantine, dataset: Dataset, line: int, values: list, faults) -> None:
+    """Quarantine a row's faults; `values` are the row's fields in contract order."""
+    for column, reason in faults:
+        value = values[dataset.columns.index(column)] if column in dataset.columns else None
+        quarantine.add(line, column, reason, value)
+
+
+def _create_staging(conn, dataset: Dataset, new, period: str) -> None:
+    """The table the rows are COPYed into, later attached as the period's partition.
+    Its period check is added while it is empty: ATTACH then trusts it without a scan,
+    and adding it after the load would scan every row once more."""
+    ident = sql.Identifier
+    target = sql.SQL("raw.{}").format(ident(dataset.table))
+    conn.execute(sql.SQL("create table {} (like {} including defaults)").format(new, target))
+    conn.execute(
+        sql.SQL("alter table {} add constraint {} check ({} = {})").format(
+            new,
+            ident(f"{partition_name(dataset, period)}_period"),
+            ident(dataset.period_column),
+            sql.Literal(period),
+        )
+    )
+
+
+def _copy_per_row(conn, uri, dataset: Dataset, new, load_id, period, ctx, quarantine, progress):
+    """The general reader: any format, exact errors; one Python parse per row."""
+    copy_cols = sql.SQL(", ").join(
+        sql.Identifier(c)
+        for c in ("_load_id", "_line", dataset.period_column, *dataset.copy_columns)
+    )
+    with open_extract(uri) as extract:
+        order = _column_order(uri, extract.header, dataset)
+        width = len(extract.header)
+        _create_staging(conn, dataset, new, period)
+        read = rejected = 0
+        prefix = f"{load_id}\t"
+        suffix_period = f"\t{period}\t"
+        batch: list[str] = []
+        with conn.cursor().copy(sql.SQL("copy {} ({}) from stdin").format(new, copy_cols)) as copy:
+            for line, values in extract.rows:
+                read += 1
+                if len(values) != width:
+                    rejected += 1
+                    quarantine.add(
+                        line, "*", f"row has {len(values)} fields, header has {width}", None
+                    )
+                    continue
+                fields = [values[i].strip() for i in order]
+                out, faults = dataset.parse(fields, ctx)
+                if faults:
+                    rejected += 1
+                    _reject(quarantine, dataset, line, [values[i] for i in order], faults)
+                    continue
+                batch.append(prefix + str(line) + suffix_period + "\t".join(out) + "\n")
+                if len(batch) >= COPY_BATCH_ROWS:
+                    copy.write("".join(batch))
+                    batch.clear()
+                    progress.update(read, rejected)
+            if batch:
+                copy.write("".join(batch))
+        extract.drain()
+        return _Copied(read, rejected, extract.checksum, extract.bytes_read, extract.format)
+
+
+class _NotColumnar(Exception):
+    """The file needs the per-row reader (it names the fault the columnar one hit)."""
+
+
+def _copy_columnar(conn, uri, dataset: Dataset, new, load_id, period, ctx, quarantine, progress):
+    """The fast reader for large CSV extracts: Arrow parses and checks whole blocks,
+    the per-row parser sees only the rows the vectorised check did not accept, and
+    COPY (CSV) runs on its own thread while the next block is checked."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    from cakupan.columnar import BatchContext, check_enrollment
+
+    with open_csv_stream(uri) as src:
+        if src is None:
+            raise _NotColumnar("not a plain CSV file")
+        order = _column_order(uri, src.header, dataset)
+        width = len(src.header)
+        names = [f"c{i}" for i in range(width)]
+        options = {
+            "read_options": pacsv.ReadOptions(column_names=names),
+            # Blank lines are kept as rows so that row numbers stay line numbers.
+            "parse_options": pacsv.ParseOptions(delimiter=src.delimiter, ignore_empty_lines=False),
+            "convert_options": pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        }
+        _create_staging(conn, dataset, new, period)
+        # The load id and period are the same on every row: column defaults, not COPY data.
+        conn.execute(
+            sql.SQL(
+                "alter table {} alter column _load_id set default {}, "
+                "alter column {} set default {}"
+            ).format(
+                new,
+                sql.Literal(load_id),
+                sql.Identifier(dataset.period_column),
+                sql.Literal(period),
+            )
+        )
+        batch_ctx = BatchContext.build(period, ctx.period_end, ctx.regions, ctx.pseudonymiser)
+        copy_cols = sql.SQL(", ").join(sql.Identifier(c) for c in ("_line", *dataset.copy_columns))
+        write_options = pacsv.WriteOptions(include_header=False, quoting_style="none")
+        read = rejected = 0
+        next_line = 2
+        keys: list = []  # kpj as int64 (8 bytes a row): duplicates are found here, not by a scan
+        cur = conn.cursor()
+        with cur.copy(
+            sql.SQL("copy {} ({}) from stdin with (format csv, freeze)").format(new, copy_cols),
+            writer=_BoundedQueuedWriter(cur),
+        ) as copy:
+            for batch in _prefetched(
+                pacsv.read_csv(pa.py_buffer(block), **options)
+                for block in _line_blocks(src.stream, COLUMNAR_BLOCK_BYTES)
+            ):
+                columns = [batch.column(i).combine_chunks() for i in order]
+                accepted, ok = check_enrollment(columns, next_line, batch_ctx)
+                fixed, refused, blank = _parse_leftovers(
+                    dataset, columns, ok, next_line, ctx, quarantine
+                )
+                if fixed:
+                    accepted = pa.concat_tables([accepted, _rows_table(fixed, accepted.schema)])
+                keys.append(pc.cast(accepted.column("kpj"), pa.int64()).to_numpy())
+                buffer = io.BytesIO()
+                pacsv.write_csv(accepted, buffer, write_options)
+                copy.write(buffer.getbuffer())
+                next_line += batch.num_rows
+                read += batch.num_rows - blank
+                rejected += refused
+                progress.update(read, rejected)
+        conn.execute(
+            sql.SQL(
+                "alter table {} alter column _load_id drop default, alter column {} drop default"
+            ).format(new, sql.Identifier(dataset.period_column))
+        )
+        src.drain()
+        repeated = _repeated(keys)
+        return _Copied(read, rejected, src.checksum, src.bytes_read, "csv", repeated)
+
+
+def _line_blocks(stream, size: int):
+    """The stream in blocks of about `size` bytes that end at a line end. One block is
+    parsed at a time, which keeps memory flat (Arrow's streaming reader reads ahead
+    as far as the file goes when its consumer is slower than the disk)."""
+    carry = b""
+    while chunk := stream.read(size):
+        cut = chunk.rfind(b"\n")
+        if cut < 0:
+            carry += chunk
+            continue
+        yield carry + chunk[: cut + 1]
+        carry = chunk[cut + 1 :]
+    if carry:
+        yield carry
+
+
+def _prefetched(items, depth: int = 2):
+    """Iterate `items` on a background thread, at most `depth` ahead: the next block
+    is read, decompressed and parsed (all GIL-free in Arrow and zlib) meanwhile."""
+    done = object()
+    queue: Queue = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce():
+        try:
+            for item in items:
+                if stop.is_set():
+                    return
+                queue.put(item)
+            queue.put(done)
+        except BaseException as exc:  # handed to the consumer, raised there
+            queue.put(exc)
+
+    worker = threading.Thread(target=produce, name="cakupan-csv-reader", daemon=True)
+    worker.start()
+    try:
+        while (item := queue.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():  # unblock a producer waiting on a full queue
+            with contextlib.suppress(Empty):
+                queue.get(timeout=0.1)
+        worker.join()
+
+
+def _repeated(keys: list) -> list[str]:
+    """KPJ values (11 digits) occurring more than once among the int64 key arrays."""
+    import numpy as np
+
+    if not keys:
+        return []
+    ordered = np.sort(np.concatenate(keys))
+    repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+    return [f"{k:011d}" for k in repeated.tolist()]
+
+
+def _parse_leftovers(dataset: Dataset, columns, ok, first_line: int, ctx, quarantine):
+    """Rows the vectorised check did not accept go through the per-row parser.
+
+    Returns (rows it accepted as [line, *values], rows refused, blank lines skipped)."""
+    import pyarrow.compute as pc
+
+    fixed: list[list] = []
+    refused = blank = 0
+    leftover = pc.indices_nonzero(pc.invert(ok)).to_pylist()
+    if not leftover:
+        return fixed, refused, blank
+    taken = [pc.take(col, leftover).to_pylist() for col in columns]
+    for position, index in enumerate(leftover):
+        values = [col[position] for col in taken]
+        if not any(v.strip() for v in values):
+            blank += 1
+            continue
+        line = first_line + index
+        out, faults = dataset.parse([v.strip() for v in values], ctx)
+        if faults:
+            refused += 1
+            _reject(quarantine, dataset, line, values, faults)
+        else:
+            fixed.append([line, *(None if v == NULL else v for v in out)])
+    return fixed, refused, blank
+
+
+def _rows_table(rows: list[list], schema):
+    import pyarrow as pa
+
+    columns = zip(*rows, strict=True)
+    return pa.Table.from_arrays(
+        [pa.array(col, type=f.type) for col, f in zip(columns, schema, strict=True)], schema=schema
+    )
+
+
 def _load_rows(conn, dsn, dataset: Dataset, uri, period, load_id, ctx, counts, started):
     name = file_name(uri)
     part = partition_name(dataset, period)
     staging = f"{part}__load_{load_id}"
-    every = settings().progress_every_s
+    new = sql.SQL(".").join([sql.Identifier("raw"), sql.Identifier(staging)])
     quarantine = _Quarantine(dsn, load_id, name, dataset.sensitive_columns)
-    ident = sql.Identifier
-    target = sql.SQL(".").join([ident("raw"), ident(dataset.table)])
-    new = sql.SQL(".").join([ident("raw"), ident(staging)])
-    copy_cols = sql.SQL(", ").join(
-        ident(c) for c in ("_load_id", "_line", dataset.period_column, *dataset.copy_columns)
-    )
+    progress = _Progress(name, started)
+    args = (conn, uri, dataset, new, load_id, period, ctx, quarantine, progress)
     try:
-        with open_extract(uri) as extract, conn.transaction():
-            counts["format"] = extract.format
-            order = _column_order(extract, dataset)
-            width = len(extract.header)
-            conn.execute(
-                sql.SQL("create table {} (like {} including defaults)").format(new, target)
-            )
-            read = rejected = 0
-            prefix = f"{load_id}\t"
-            suffix_period = f"\t{period}\t"
-            batch: list[str] = []
-            last_report = time.monotonic()
-            with conn.cursor().copy(
-                sql.SQL("copy {} ({}) from stdin").format(new, copy_cols)
-            ) as copy:
-                for line, values in extract.rows:
-                    read += 1
-                    if len(values) != width:
-                        rejected += 1
-                        quarantine.add(
-                            line, "*", f"row has {len(values)} fields, header has {width}", None
-                        )
-                        continue
-                    out, faults = dataset.parse([values[i].strip() for i in order], ctx)
-                    if faults:
-                        rejected += 1
-                        for column, reason in faults:
-                            idx = (
-                                dataset.columns.index(column) if column in dataset.columns else None
-                            )
-                            value = values[order[idx]] if idx is not None else None
-                            quarantine.add(line, column, reason, value)
-                        continue
-                    batch.append(prefix + str(line) + suffix_period + "\t".join(out) + "\n")
-                    if len(batch) >= COPY_BATCH_ROWS:
-                        copy.write("".join(batch))
-                        batch.clear()
-                        now = time.monotonic()
-                        if now - last_report >= every:
-                            last_report = now
-                            log.info(
-                                "%s: %s rows read, %s rejected, %s rows/s",
-                                name,
-                                f"{read:,}",
-                                f"{rejected:,}",
-                                f"{read / (now - started):,.0f}",
-                            )
-                if batch:
-                    copy.write("".join(batch))
-            extract.drain()
+        with conn.transaction():
+            copied = None
+            if dataset.columnar:
+                try:
+                    with conn.transaction():  # a savepoint, rolled back if we fall back
+                        copied = _copy_columnar(*args)
+                except _columnar_fallback_errors() as exc:
+                    log.warning("%s: reading row by row instead (%s)", name, _reason(exc))
+                    quarantine.discard()
+            if copied is None:
+                copied = _copy_per_row(*args)
+            read, rejected = copied.read, copied.rejected
             counts.update(
-                read=read, rejected=rejected, checksum=extract.checksum, bytes=extract.bytes_read
+                read=read,
+                rejected=rejected,
+                checksum=copied.checksum,
+                bytes=copied.bytes_read,
+                format=copied.format,
             )
             if read == 0:
                 raise ExtractError(uri, "file has a header but no data rows")
-            rejected += _quarantine_duplicates(conn, dataset, new, quarantine)
+            if copied.repeated_keys != []:
+                rejected += _quarantine_duplicates(
+                    conn, dataset, new, quarantine, copied.repeated_keys
+                )
             counts["rejected"] = rejected
             quarantine.flush()
             limit = settings().max_reject_ratio
@@ -292,9 +571,9 @@ def _load_rows(conn, dsn, dataset: Dataset, uri, period, load_id, ctx, counts, s
                      duration_s = %s
                    where load_id = %s""",
                 (
-                    extract.checksum,
-                    extract.bytes_read,
-                    extract.format,
+                    copied.checksum,
+                    copied.bytes_read,
+                    copied.format,
                     read,
                     loaded,
                     rejected,
@@ -316,23 +595,31 @@ def _load_rows(conn, dsn, dataset: Dataset, uri, period, load_id, ctx, counts, s
         f"{read / seconds:,.0f}" if seconds else "-",
     )
     return LoadResult(
-        load_id, dataset.name, name, period, extract.checksum, read, loaded, rejected, seconds
+        load_id, dataset.name, name, period, copied.checksum, read, loaded, rejected, seconds
     )
 
 
-def _quarantine_duplicates(conn, dataset: Dataset, table, quarantine: _Quarantine) -> int:
-    """Keep the first row of each unique key; later ones go to quarantine. Set-based."""
+def _quarantine_duplicates(
+    conn, dataset: Dataset, table, quarantine: _Quarantine, only: list[str] | None = None
+) -> int:
+    """Keep the first row of each unique key; later ones go to quarantine. Set-based.
+    `only`: the key values already known to repeat (single-column keys), to skip a full scan."""
     key = sql.SQL(", ").join(sql.Identifier(c) for c in dataset.unique_key)
     key_text = sql.SQL(" || '/' || ").join(
         sql.SQL("{}::text").format(sql.Identifier(c)) for c in dataset.unique_key
     )
+    where = sql.SQL("")
+    if only is not None:
+        where = sql.SQL("where {} = any({})").format(
+            sql.Identifier(dataset.unique_key[0]), sql.Literal(only)
+        )
     dupes = conn.execute(
         sql.SQL(
             """with ranked as (
                  select ctid, _line, {key_text} as key_value,
                         first_value(_line) over w as first_line,
                         row_number() over w as n
-                 from {table}
+                 from {table} {where}
                  window w as (partition by {key} order by _line)
                ), removed as (
                  delete from {table} t using ranked r
@@ -340,7 +627,7 @@ def _quarantine_duplicates(conn, dataset: Dataset, table, quarantine: _Quarantin
                  returning r._line, r.key_value, r.first_line
                )
                select _line, key_value, first_line from removed order by _line"""
-        ).format(key_text=key_text, table=table, key=key)
+        ).format(key_text=key_text, table=table, key=key, where=where)
     ).fetchall()
     label = "/".join(dataset.unique_key)
     for line, value, first_line in dupes:
@@ -351,12 +638,6 @@ def _quarantine_duplicates(conn, dataset: Dataset, table, quarantine: _Quarantin
 def _swap_partition(conn, dataset: Dataset, period: str, staging: str, part: str) -> None:
     ident = sql.Identifier
     new = sql.SQL("raw.{}").format(ident(staging))
-    # The check constraint lets ATTACH skip scanning the new partition.
-    conn.execute(
-        sql.SQL("alter table {} add constraint {} check ({} = {})").format(
-            new, ident(f"{part}_period"), ident(dataset.period_column), sql.Literal(period)
-        )
-    )
     conn.execute(sql.SQL("drop table if exists raw.{}").format(ident(part)))
     conn.execute(sql.SQL("alter table {} rename to {}").format(new, ident(part)))
     conn.execute(

@@ -16,6 +16,11 @@ from pathlib import Path
 
 from cakupan.errors import ConfigurationError
 
+try:  # optional C build of the same HMAC (setup.py); hashlib does it otherwise
+    from cakupan import _hmac_sha256 as _accelerated
+except ImportError:
+    _accelerated = None
+
 AIRFLOW_CONN_ID = "cakupan_nik_hmac"
 MIN_KEY_BYTES = 32
 
@@ -27,6 +32,12 @@ class NikPseudonymiser:
                 f"NIK HMAC key is {len(key)} bytes; at least {MIN_KEY_BYTES} are required"
             )
         self._template = hmac.new(key, digestmod=hashlib.sha256)
+        # HMAC's inner and outer hashes after the padded key block, for tokens():
+        # copying these states is what hmac does, without its per-call overhead.
+        block = (hashlib.sha256(key).digest() if len(key) > 64 else key).ljust(64, b"\0")
+        self._key_block = block
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
         self.fingerprint = hashlib.sha256(b"cakupan-key-id:" + key).hexdigest()[:12]
 
     def token(self, nik: str) -> str:
@@ -34,6 +45,23 @@ class NikPseudonymiser:
         mac = self._template.copy()
         mac.update(nik.encode("ascii"))
         return mac.hexdigest()
+
+    def packed_tokens(self, packed: bytes, width: int) -> bytes:
+        """token() of NIKs given as one run of `width`-byte values, as one run of
+        64-character tokens: the loader's hot loop. In C when the accelerator is built
+        (about 0.2 µs a NIK, without the GIL), else with hashlib (about 0.9 µs)."""
+        if _accelerated is not None and width <= 55:
+            return _accelerated.packed_hex(self._key_block, packed, width)
+        inner, outer = self._inner, self._outer
+        digests = []
+        append = digests.append
+        for start in range(0, len(packed), width):
+            i = inner.copy()
+            i.update(packed[start : start + width])
+            o = outer.copy()
+            o.update(i.digest())
+            append(o.digest())
+        return b"".join(digests).hex().encode("ascii")
 
 
 def _key_from_airflow() -> str | None:

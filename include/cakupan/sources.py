@@ -111,7 +111,8 @@ class Extract:
 
 
 @contextmanager
-def open_extract(uri: str) -> Iterator[Extract]:
+def _open_bytes(uri: str) -> Iterator[tuple[_HashingReader, io.BufferedReader, bool, object]]:
+    """(hasher, buffered file, is_xlsx, decompressed CSV byte stream)."""
     try:
         raw = fsspec.open(uri, "rb").open()
     except FileNotFoundError as exc:
@@ -122,17 +123,65 @@ def open_extract(uri: str) -> Iterator[Extract]:
         magic = buffered.peek(4)[:4]
         if not magic:
             raise ExtractError(uri, "file is empty")
-        if magic.startswith(ZIP_MAGIC) or uri.lower().endswith(".xlsx"):
-            yield _open_xlsx(uri, buffered, hasher)
-        else:
-            stream = buffered
-            if magic.startswith(GZIP_MAGIC):
-                import gzip
+        is_xlsx = magic.startswith(ZIP_MAGIC) or uri.lower().endswith(".xlsx")
+        stream = buffered
+        if magic.startswith(GZIP_MAGIC):
+            import gzip
 
-                stream = gzip.GzipFile(fileobj=buffered, mode="rb")
-            yield _open_csv(uri, stream, hasher)
+            stream = gzip.GzipFile(fileobj=buffered, mode="rb")
+        yield hasher, buffered, is_xlsx, stream
     finally:
         raw.close()
+
+
+@contextmanager
+def open_extract(uri: str) -> Iterator[Extract]:
+    with _open_bytes(uri) as (hasher, buffered, is_xlsx, stream):
+        if is_xlsx:
+            yield _open_xlsx(uri, buffered, hasher)
+        else:
+            yield _open_csv(uri, stream, hasher)
+
+
+def _delimiter(header_line: str) -> str:
+    return ";" if header_line.count(";") > header_line.count(",") else ","
+
+
+@dataclass
+class CsvStream:
+    """A CSV extract as bytes for a columnar reader: header and delimiter already read,
+    `stream` positioned on the first data line (line 2), decompressed."""
+
+    uri: str
+    header: list[str]
+    delimiter: str
+    stream: object
+    _hasher: _HashingReader = field(repr=False)
+
+    checksum = Extract.checksum
+    bytes_read = Extract.bytes_read
+    drain = Extract.drain
+
+
+@contextmanager
+def open_csv_stream(uri: str) -> Iterator[CsvStream | None]:
+    """The extract as a CsvStream, or None when it is not a plain CSV whose header
+    decodes (XLSX, or a fault the row-by-row reader of open_extract will name)."""
+    with _open_bytes(uri) as (hasher, _buffered, is_xlsx, stream):
+        if is_xlsx:
+            yield None
+            return
+        try:
+            first = stream.readline().decode("utf-8-sig")
+        except (UnicodeDecodeError, EOFError, OSError):
+            yield None
+            return
+        if not first.strip() or not first.endswith("\n"):
+            yield None
+            return
+        delimiter = _delimiter(first)
+        header = [h.strip() for h in next(csv.reader([first], delimiter=delimiter))]
+        yield CsvStream(uri, header, delimiter, stream, hasher)
 
 
 def _text_lines(uri: str, stream, state: dict) -> Iterator[str]:
@@ -159,7 +208,7 @@ def _open_csv(uri: str, stream, hasher: _HashingReader) -> Extract:
     first = next(lines, None)
     if first is None or not first.strip():
         raise ExtractError(uri, "file is empty (no header row)", line=1)
-    delimiter = ";" if first.count(";") > first.count(",") else ","
+    delimiter = _delimiter(first)
     header = [h.strip() for h in next(csv.reader([first], delimiter=delimiter))]
     width = len(header)
 

@@ -270,7 +270,7 @@ def test_long_loads_report_progress(dsn, key, tmp_path, monkeypatch):
     old_level = logger.level
     logger.setLevel(logging.INFO)  # setLevel also clears the logger's level cache
     logger.addHandler(handler)
-    monkeypatch.setattr("cakupan.loader.COPY_BATCH_ROWS", 10)
+    monkeypatch.setattr("cakupan.loader.COLUMNAR_BLOCK_BYTES", 2000)  # a few rows per block
     monkeypatch.setenv("CAKUPAN_PROGRESS_EVERY_S", "0")
     path = write_csv(tmp_path / "enrollment_2025-01.csv", good_rows(45))
     try:
@@ -278,5 +278,74 @@ def test_long_loads_report_progress(dsn, key, tmp_path, monkeypatch):
     finally:
         logger.removeHandler(handler)
         logger.setLevel(old_level)
-    assert any("40 rows read, 0 rejected" in m for m in handler.messages)
+    progress = [m for m in handler.messages if " rows read, 0 rejected, " in m]
+    assert len(progress) >= 2, handler.messages
+    assert "45 rows read" not in progress[0]  # reported while the file was still being read
     assert any("loaded 45 rows into raw.enrollment_snapshot" in m for m in handler.messages)
+
+
+def _partition_rows(dsn) -> list[tuple]:
+    with psycopg.connect(dsn) as conn:
+        return conn.execute(
+            "select * exclude_load from raw.enrollment_snapshot".replace(" exclude_load", "")
+            .replace("*", ", ".join(
+                ["_line", "snapshot_month", "kpj", "nik_token", "birth_date", "sex",
+                 "regency_code", "district_code", "segment", "has_jkk", "has_jkm", "has_jht",
+                 "has_jp", "has_jkp", "employer_npp", "occupation_code", "ecosystem",
+                 "contribution_payer", "registration_date", "last_paid_month", "status",
+                 "poverty_decile"]))
+            + " order by _line"
+        ).fetchall()  # fmt: skip
+
+
+def _quarantined(dsn, load_id) -> list[tuple]:
+    with psycopg.connect(dsn) as conn:
+        return conn.execute(
+            """select line, column_name, reason from quarantine.rejected_rows
+               where load_id = %s order by line, column_name""",
+            (load_id,),
+        ).fetchall()
+
+
+def test_columnar_and_row_by_row_readers_load_the_same(dsn, key, tmp_path, monkeypatch):
+    """The fast (Arrow) reader and the general one agree row for row, faults included."""
+    rows = good_rows(40)
+    rows[3] = person(3, birth_date="06/01/1991")  # valid, but left to the per-row parser
+    rows[5] = person(5, programs="JKM, JKK")  # same
+    rows[7] = person(7, nik="1506070601")  # refused
+    rows[9] = person(1)  # duplicate kpj of line 3
+    rows[11] = person(11, domicile_region_code="15.06")  # regency only: no district
+    path = write_csv(tmp_path / "enrollment_2025-01.csv", rows)
+
+    fast = load_extract(dsn, "enrollment", str(path), key=key)
+    fast_rows, fast_faults = _partition_rows(dsn), _quarantined(dsn, fast.load_id)
+
+    def refuse(*args):
+        raise cakupan_loader._NotColumnar("forced for the test")
+
+    import cakupan.loader as cakupan_loader
+
+    monkeypatch.setattr(cakupan_loader, "_copy_columnar", refuse)
+    slow = load_extract(dsn, "enrollment", str(path), key=key)
+    assert (fast.rows_read, fast.rows_loaded, fast.rows_rejected) == (40, 38, 2)
+    assert (slow.rows_read, slow.rows_loaded, slow.rows_rejected) == (40, 38, 2)
+    assert _partition_rows(dsn) == fast_rows
+    assert _quarantined(dsn, slow.load_id) == fast_faults
+    assert [f[0] for f in fast_faults] == [9, 11]  # NIK fault at line 9, duplicate at 11
+
+
+def test_fault_found_late_falls_back_without_double_quarantine(dsn, key, tmp_path, monkeypatch):
+    """A ragged row near the end sends the file to the per-row reader, which reads it
+    again: rows the columnar reader had quarantined must not be recorded twice."""
+    monkeypatch.setattr("cakupan.loader.COLUMNAR_BLOCK_BYTES", 1000)  # several blocks
+    monkeypatch.setattr("cakupan.loader.QUARANTINE_BATCH", 1)  # written at once
+    rows = good_rows(60)
+    rows[2] = person(2, kpj="bad")
+    path = write_csv(tmp_path / "enrollment_2025-01.csv", rows)
+    lines = path.read_text().splitlines(keepends=True)
+    lines[28] = lines[28].rstrip("\n") + ",extra\n"  # one field too many on line 29
+    path.write_text("".join(lines))
+    result = load_extract(dsn, "enrollment", str(path), key=key)
+    assert (result.rows_read, result.rows_rejected) == (60, 2)
+    faults = _quarantined(dsn, result.load_id)
+    assert [(line, column) for line, column, _ in faults] == [(4, "kpj"), (29, "*")]

@@ -8,11 +8,21 @@ def test_ratios_and_projection():
         "rows": 1_000_000,
         "loaded": 1_000_000,
         "loader_s": 10.0,
+        "loader_runs": [10.0, 11.0, 9.0],
+        "copy_runs": [2.0, 2.1, 1.9],
+        "output_runs": [2.5, 2.5, 2.6],
         "copy_s": 2.0,
         "pandas_rows": 100_000,
         "pandas_s": 10.0,
         "loader_peak_mib": 50.0,
+        "small_rows": 200_000,
+        "small_peak_mib": 49.0,
+        "gz_loaded": 1_000_000,
+        "gz_s": 12.5,
+        "output_s": 2.5,
+        "output_mib": 120.0,
         "extract_mib": 40.0,
+        "plain_mib": 100.0,
     }
     incremental = {
         "months": 6,
@@ -20,7 +30,10 @@ def test_ratios_and_projection():
         "seconds": [2.0, 9.0, 1.9, 2.3, 2.4, 2.5],
     }  # one noisy run
     text = report(load, incremental, {"a.py": 0.01})
-    assert "| 1,000,000 | 10.0 | 100,000 | 0.20x |" in text  # loader vs 500,000 rows/s COPY
-    assert "10.0x faster than `to_sql`" in text
+    assert "| 1,000,000 | 10.0 | 100,000 | **0.20x** |" in text  # loader vs 500,000 rows/s COPY
+    assert 'many times faster than `to_sql`": **met** (10.0x)' in text
+    assert '0.7x of raw COPY": **not met** (0.20x)' in text
+    assert "| 1,000,000 | 12.5 | 80,000 | 0.16x |" in text  # gzip
+    assert "server's share alone | 1,000,000 | 2.5 | 400,000 | 0.80x |" in text
     assert "(medians) = **1.20**" in text  # 2.4 / 2.0
     assert "450,000" not in text and "8 minutes" in text  # 45 M rows at 100,000 rows/s

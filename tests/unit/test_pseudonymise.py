@@ -42,3 +42,27 @@ def test_key_from_airflow_connection(monkeypatch):
         "AIRFLOW_CONN_CAKUPAN_NIK_HMAC", '{"conn_type": "generic", "password": "' + "z" * 48 + '"}'
     )
     assert resolve_key(use_airflow=True) == b"z" * 48
+
+
+def test_c_accelerator_is_built_and_matches_hmac(monkeypatch):
+    """`pip install -e .` builds it here (gcc + Python headers); it must give the very
+    tokens of Python's hmac module, for every key length and value width."""
+    import hashlib
+    import hmac
+    import random
+
+    from cakupan import pseudonymise
+
+    assert pseudonymise._accelerated is not None, "C accelerator not built (see setup.py)"
+    rng = random.Random(7)
+    for key_len in (32, 63, 64, 65, 200):
+        key = rng.randbytes(key_len)
+        for width in (1, 16, 55):
+            values = [rng.randbytes(width) for _ in range(50)]
+            packed = b"".join(values)
+            expected = "".join(hmac.new(key, v, hashlib.sha256).hexdigest() for v in values)
+            p = NikPseudonymiser(key)
+            assert p.packed_tokens(packed, width).decode() == expected
+            monkeypatch.setattr(pseudonymise, "_accelerated", None)  # the hashlib path
+            assert p.packed_tokens(packed, width).decode() == expected
+            monkeypatch.undo()

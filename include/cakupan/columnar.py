@@ -1,0 +1,270 @@
+"""Vectorised contract check of enrollment rows: a whole batch at a time, in Arrow.
+
+The per-row parser in contracts.py stays the reference. Rows this check does not
+accept are handed to it, and it either accepts them after all (unusual but valid
+forms such as 31/01/2025 dates or programs written "JKM, JKK") or names their
+faults. So this check may be stricter than the parser, never looser, and must give
+the same values for the rows it accepts; tests/unit/test_columnar.py holds it to that.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from cakupan.contracts import (
+    ECOSYSTEMS,
+    MAX_OCCUPATION_CODE,
+    PAYERS,
+    PROGRAMS,
+    SEGMENTS,
+    STATUSES,
+    Regions,
+)
+from cakupan.pseudonymise import NikPseudonymiser
+
+NIK_DIGITS = 16
+KPJ_DIGITS = 11
+TOKEN_CHARS = 64
+
+# Output columns, in the order of ENROLLMENT.copy_columns (after _line).
+OUTPUT_SCHEMA = pa.schema(
+    [
+        ("_line", pa.int64()),
+        ("kpj", pa.string()),
+        ("nik_token", pa.string()),
+        ("birth_date", pa.string()),
+        ("sex", pa.string()),
+        ("regency_code", pa.string()),
+        ("district_code", pa.string()),
+        ("segment", pa.string()),
+        *[(f"has_{p.lower()}", pa.string()) for p in PROGRAMS],
+        ("employer_npp", pa.string()),
+        ("occupation_code", pa.string()),
+        ("ecosystem", pa.string()),
+        ("contribution_payer", pa.string()),
+        ("registration_date", pa.string()),
+        ("last_paid_month", pa.string()),
+        ("status", pa.string()),
+        ("poverty_decile", pa.string()),
+    ]
+)
+
+# Program lists in their canonical spelling ("JKK|JKM|JHT"): the two mandatory
+# programs plus any subset of the others, in contract order.
+_OPTIONAL = PROGRAMS[2:]
+_CANONICAL_PROGRAMS = [
+    ["JKK", "JKM", *[p for p in _OPTIONAL if p in subset]]
+    for n in range(len(_OPTIONAL) + 1)
+    for subset in itertools.combinations(_OPTIONAL, n)
+]
+_PROGRAM_TEXT = pa.array(["|".join(p) for p in _CANONICAL_PROGRAMS])
+_PROGRAM_FLAGS = {
+    p: pa.array(["t" if p in chosen else "f" for chosen in _CANONICAL_PROGRAMS]) for p in PROGRAMS
+}
+
+
+@dataclass(frozen=True)
+class BatchContext:
+    """What the check needs besides the rows, as Arrow values (built once per load)."""
+
+    period: str  # 2025-01-01
+    period_end: pa.Scalar  # date32
+    province_numbers: pa.Array  # int64: NIK province parts are compared as numbers
+    regencies: pa.Array
+    districts: pa.Array
+    pseudonymiser: NikPseudonymiser
+
+    @classmethod
+    def build(
+        cls, period: str, period_end: dt.date, regions: Regions, pseudonymiser: NikPseudonymiser
+    ):
+        return cls(
+            period=period,
+            period_end=pa.scalar(period_end, pa.date32()),
+            province_numbers=pa.array(sorted(int(p) for p in regions.provinces), pa.int64()),
+            regencies=pa.array(sorted(regions.regencies)),
+            districts=pa.array(sorted(regions.districts)),
+            pseudonymiser=pseudonymiser,
+        )
+
+
+def _matches(column: pa.Array, pattern: str) -> pa.Array:
+    return pc.match_substring_regex(column, pattern)
+
+
+def _digits(column: pa.Array, width: int) -> pa.Array:
+    """Exactly `width` ASCII digits (cheaper than a regex)."""
+    return pc.and_(pc.equal(pc.binary_length(column), width), pc.ascii_is_decimal(column))
+
+
+def _one_of(column: pa.Array, values) -> pa.Array:
+    return pc.is_in(column, value_set=pa.array(sorted(values)))
+
+
+def _iso_date(column: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """(date32 values, valid mask): YYYY-MM-DD naming a real day."""
+    shaped = _matches(column, r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+    safe = pc.if_else(shaped, column, "2000-01-01")
+    parsed = pc.cast(
+        pc.strptime(safe, format="%Y-%m-%d", unit="s", error_is_null=True), pa.date32()
+    )
+    # strptime rolls 2025-02-30 over to March 2: the day must come back unchanged.
+    same_day = pc.equal(pc.day(parsed), pc.cast(pc.utf8_slice_codeunits(safe, 8, 10), pa.int64()))
+    valid = pc.and_(shaped, pc.and_(same_day, pc.greater_equal(pc.year(parsed), 1)))
+    return parsed, pc.fill_null(valid, False)
+
+
+def _tokens(niks: pa.Array, pseudonymiser: NikPseudonymiser) -> pa.Array:
+    """HMAC tokens of accepted NIKs. They are all 16 ASCII digits, so the Arrow data
+    buffer is already the NIKs end to end: hash from it, build the result in place."""
+    niks = niks.combine_chunks() if isinstance(niks, pa.ChunkedArray) else niks
+    n = len(niks)
+    if n == 0:
+        return pa.array([], pa.string())
+    offsets = np.frombuffer(niks.buffers()[1], np.int32, n + 1, niks.offset * 4)
+    packed = niks.buffers()[2].to_pybytes()[offsets[0] : offsets[-1]]
+    data = pseudonymiser.packed_tokens(packed, NIK_DIGITS)
+    token_offsets = np.arange(0, (n + 1) * TOKEN_CHARS, TOKEN_CHARS, dtype=np.int32)
+    return pa.StringArray.from_buffers(n, pa.py_buffer(token_offsets), pa.py_buffer(data))
+
+
+def _empty_or(column: pa.Array, valid: pa.Array) -> pa.Array:
+    return pc.or_(pc.equal(column, ""), valid)
+
+
+def _null_if_empty(column: pa.Array) -> pa.Array:
+    return pc.if_else(pc.equal(column, ""), pa.scalar(None, pa.string()), column)
+
+
+def check_enrollment(columns: list[pa.Array], first_line: int, ctx: BatchContext):
+    """Check one batch of enrollment rows (source columns in contract order, as strings).
+
+    Returns (accepted rows as a table of OUTPUT_SCHEMA, boolean mask of accepted rows).
+    Rows whose fields are all empty (blank lines) count as neither: the caller skips them.
+    """
+    (
+        kpj,
+        nik,
+        _name,
+        birth_t,
+        sex,
+        region,
+        segment,
+        programs_t,
+        npp,
+        occ_t,
+        eco,
+        payer,
+        reg_t,
+        paid_t,
+        status,
+        decile_t,
+    ) = columns
+    n = len(kpj)
+    birth, birth_ok = _iso_date(birth_t)
+    registered, registered_ok = _iso_date(reg_t)
+
+    # NIK: 16 digits, existing province, DDMMYY (+40 on the day for women) = birth date and sex.
+    # Read as one int64 (digits checked first), its parts come out by arithmetic.
+    nik_digits = _digits(nik, NIK_DIGITS)
+    nik_number = pc.cast(pc.if_else(nik_digits, nik, "0" * NIK_DIGITS), pa.int64())
+
+    def nik_part(start: int, width: int) -> pa.Array:
+        shift = 10 ** (NIK_DIGITS - start - width)
+        return pc.remainder(pc.divide(nik_number, shift), 10**width)
+
+    nik_day = nik_part(6, 2)
+    female = pc.greater(nik_day, 40)
+    nik_ok = [
+        nik_digits,
+        pc.is_in(nik_part(0, 2), value_set=ctx.province_numbers),
+        pc.equal(
+            pc.if_else(female, pc.subtract(nik_day, 40), nik_day),
+            pc.fill_null(pc.day(birth), 0),
+        ),
+        pc.equal(nik_part(8, 2), pc.fill_null(pc.month(birth), 0)),
+        pc.equal(nik_part(10, 2), pc.fill_null(pc.remainder(pc.year(birth), 100), -1)),
+        pc.equal(female, pc.equal(sex, "P")),
+    ]
+
+    in_district = pc.is_in(region, value_set=ctx.districts)
+    program = pc.index_in(programs_t, value_set=_PROGRAM_TEXT)
+    flags = {p: pc.take(_PROGRAM_FLAGS[p], program) for p in PROGRAMS}
+    has = {p: pc.fill_null(pc.equal(flags[p], "t"), False) for p in PROGRAMS}
+    paid_ok = _matches(paid_t, r"^[0-9]{4}-(0[1-9]|1[0-2])$")
+    paid = pc.if_else(paid_ok, pc.binary_join_element_wise(paid_t, "-01", ""), None)
+    occ_ok = pc.and_(pc.less_equal(pc.binary_length(occ_t), 2), pc.ascii_is_decimal(occ_t))
+    occ = pc.cast(pc.if_else(occ_ok, occ_t, "0"), pa.int16())
+
+    checks = [
+        _digits(kpj, KPJ_DIGITS),
+        birth_ok,
+        pc.less_equal(birth, ctx.period_end),
+        _one_of(sex, ("L", "P")),
+        *nik_ok,
+        pc.or_(in_district, pc.is_in(region, value_set=ctx.regencies)),
+        _one_of(segment, SEGMENTS),
+        pc.is_valid(program),
+        # BPU may not join JP/JKP; JAKON covers JKK and JKM only.
+        pc.invert(pc.and_(pc.equal(segment, "BPU"), pc.or_(has["JP"], has["JKP"]))),
+        pc.invert(
+            pc.and_(pc.equal(segment, "JAKON"), pc.or_(has["JHT"], pc.or_(has["JP"], has["JKP"])))
+        ),
+        pc.if_else(
+            pc.equal(npp, ""),
+            pc.invert(_one_of(segment, ("PU", "JAKON"))),
+            _matches(npp, r"^[A-Z0-9]{6,12}$"),
+        ),
+        occ_ok,
+        pc.and_(pc.greater_equal(occ, 1), pc.less_equal(occ, MAX_OCCUPATION_CODE)),
+        _empty_or(eco, _one_of(eco, ECOSYSTEMS)),
+        _one_of(payer, PAYERS),
+        registered_ok,
+        pc.less_equal(registered, ctx.period_end),
+        _empty_or(paid_t, pc.less_equal(paid, ctx.period)),
+        _one_of(status, STATUSES),
+        _empty_or(decile_t, _matches(decile_t, r"^([1-9]|10)$")),
+    ]
+    ok = checks[0]
+    for check in checks[1:]:
+        ok = pc.and_(ok, pc.fill_null(check, False))
+    ok = pc.fill_null(ok, False)
+
+    everything = pc.all(ok).as_py() is not False  # the usual case: nothing to filter out
+
+    def accepted(column):
+        return column if everything else pc.filter(column, ok)
+
+    lines = pa.array(range(first_line, first_line + n), pa.int64())
+    kept_region = accepted(region)
+    kept_in_district = accepted(in_district)
+    tokens = _tokens(accepted(nik), ctx.pseudonymiser)
+    table = pa.Table.from_arrays(
+        [
+            accepted(lines),
+            accepted(kpj),
+            tokens,
+            accepted(birth_t),
+            accepted(sex),
+            pc.if_else(kept_in_district, pc.utf8_slice_codeunits(kept_region, 0, 5), kept_region),
+            pc.if_else(kept_in_district, kept_region, pa.scalar(None, pa.string())),
+            accepted(segment),
+            *[accepted(flags[p]) for p in PROGRAMS],
+            accepted(_null_if_empty(npp)),
+            pc.cast(accepted(occ), pa.string()),
+            accepted(_null_if_empty(eco)),
+            accepted(payer),
+            accepted(reg_t),
+            accepted(paid),
+            accepted(status),
+            accepted(_null_if_empty(decile_t)),
+        ],
+        schema=OUTPUT_SCHEMA,
+    )
+    return table, ok
