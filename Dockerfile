@@ -3,9 +3,10 @@
 # mounted by docker-compose.yml, so they can change without a rebuild.
 FROM apache/airflow:3.3.2-python3.11
 
-# A C compiler for the loader's HMAC accelerator (setup.py); the last line checks it built.
+# C compiler and OpenSSL headers for the loader's HMAC accelerator (setup.py); the last
+# line checks it built.
 USER root
-RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends gcc libc6-dev \
+RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends gcc libc6-dev libssl-dev \
  && rm -rf /var/lib/apt/lists/*
 USER airflow
 

@@ -1,6 +1,6 @@
 """Only for the optional C accelerator of NIK pseudonymisation; the rest is in pyproject.toml.
 
-optional=True: without a C compiler the install still succeeds and the loader uses
+optional=True: without a C compiler or OpenSSL's headers the install still succeeds and the loader uses
 hashlib instead (slower, same tokens).
 """
 
@@ -11,6 +11,7 @@ setup(
         Extension(
             "cakupan._hmac_sha256",
             ["include/cakupan/_hmac_sha256.c"],
+            libraries=["crypto"],  # OpenSSL's SHA-256 (Debian: libssl-dev)
             extra_compile_args=["-O3"],
             optional=True,
         )

@@ -349,3 +349,14 @@ def test_fault_found_late_falls_back_without_double_quarantine(dsn, key, tmp_pat
     assert (result.rows_read, result.rows_rejected) == (60, 2)
     faults = _quarantined(dsn, result.load_id)
     assert [(line, column) for line, column, _ in faults] == [(4, "kpj"), (29, "*")]
+
+
+def test_blank_lines_are_skipped_and_line_numbers_kept(dsn, key, tmp_path):
+    rows = good_rows(40)
+    rows[30] = person(30, kpj="bad")  # on line 32 of the file, 33 after the blank line
+    path = write_csv(tmp_path / "enrollment_2025-01.csv", rows)
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join([*lines[:11], "\n", *lines[11:]]))  # blank line 12
+    result = load_extract(dsn, "enrollment", str(path), key=key)
+    assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (40, 39, 1)
+    assert [line for line, _, _ in _quarantined(dsn, result.load_id)] == [33]
