@@ -31,6 +31,7 @@ def test_ratios_and_projection():
     }  # one noisy run
     text = report(load, incremental, {"a.py": 0.01})
     assert "| 1,000,000 | 10.0 | 100,000 | **0.20x** |" in text  # loader vs 500,000 rows/s COPY
+    assert "Runs (s): loader 10.0 / 11.0 / 9.0; psql CSV 2.0 / 2.1 / 1.9;" in text
     assert 'many times faster than `to_sql`": **met** (10.0x)' in text
     assert '0.7x of raw COPY": **not met** (0.20x)' in text
     assert "| 1,000,000 | 12.5 | 80,000 | 0.16x |" in text  # gzip
