@@ -270,7 +270,7 @@ def test_long_loads_report_progress(dsn, key, tmp_path, monkeypatch):
     old_level = logger.level
     logger.setLevel(logging.INFO)  # setLevel also clears the logger's level cache
     logger.addHandler(handler)
-    monkeypatch.setattr("cakupan.loader.COLUMNAR_BLOCK_BYTES", 2000)  # a few rows per block
+    monkeypatch.setattr("cakupan.readers.COLUMNAR_BLOCK_BYTES", 2000)  # a few rows per block
     monkeypatch.setenv("CAKUPAN_PROGRESS_EVERY_S", "0")
     path = write_csv(tmp_path / "enrollment_2025-01.csv", good_rows(45))
     try:
@@ -320,12 +320,12 @@ def test_columnar_and_row_by_row_readers_load_the_same(dsn, key, tmp_path, monke
     fast = load_extract(dsn, "enrollment", str(path), key=key)
     fast_rows, fast_faults = _partition_rows(dsn), _quarantined(dsn, fast.load_id)
 
+    from cakupan import readers
+
     def refuse(*args):
-        raise cakupan_loader._NotColumnar("forced for the test")
+        raise readers.NotColumnar("forced for the test")
 
-    import cakupan.loader as cakupan_loader
-
-    monkeypatch.setattr(cakupan_loader, "_copy_columnar", refuse)
+    monkeypatch.setattr(readers, "copy_columnar", refuse)
     slow = load_extract(dsn, "enrollment", str(path), key=key)
     assert (fast.rows_read, fast.rows_loaded, fast.rows_rejected) == (40, 38, 2)
     assert (slow.rows_read, slow.rows_loaded, slow.rows_rejected) == (40, 38, 2)
@@ -337,8 +337,8 @@ def test_columnar_and_row_by_row_readers_load_the_same(dsn, key, tmp_path, monke
 def test_fault_found_late_falls_back_without_double_quarantine(dsn, key, tmp_path, monkeypatch):
     """A ragged row near the end sends the file to the per-row reader, which reads it
     again: rows the columnar reader had quarantined must not be recorded twice."""
-    monkeypatch.setattr("cakupan.loader.COLUMNAR_BLOCK_BYTES", 1000)  # several blocks
-    monkeypatch.setattr("cakupan.loader.QUARANTINE_BATCH", 1)  # written at once
+    monkeypatch.setattr("cakupan.readers.COLUMNAR_BLOCK_BYTES", 1000)  # several blocks
+    monkeypatch.setattr("cakupan.quarantine.QUARANTINE_BATCH", 1)  # written at once
     rows = good_rows(60)
     rows[2] = person(2, kpj="bad")
     path = write_csv(tmp_path / "enrollment_2025-01.csv", rows)

@@ -1,0 +1,83 @@
+"""The raw partition of one period: a staging table that replaces it in one transaction.
+
+Rows are COPYed into a fresh table; repeated keys are moved to quarantine; the
+table is then swapped in as the period's partition, so a rerun replaces and never
+duplicates, and readers see the old partition or the new one, never a mix.
+"""
+
+from __future__ import annotations
+
+from psycopg import sql
+
+from cakupan.contracts import Dataset
+from cakupan.quarantine import Quarantine
+
+
+def partition_name(dataset: Dataset, period: str) -> str:
+    return f"{dataset.table}_p{period.replace('-', '_').lower()}"
+
+
+def create_staging(conn, dataset: Dataset, new, period: str) -> None:
+    """The table the rows are COPYed into, later attached as the period's partition.
+    Its period check is added while it is empty: ATTACH then trusts it without a scan,
+    and adding it after the load would scan every row once more."""
+    ident = sql.Identifier
+    target = sql.SQL("raw.{}").format(ident(dataset.table))
+    conn.execute(sql.SQL("create table {} (like {} including defaults)").format(new, target))
+    conn.execute(
+        sql.SQL("alter table {} add constraint {} check ({} = {})").format(
+            new,
+            ident(f"{partition_name(dataset, period)}_period"),
+            ident(dataset.period_column),
+            sql.Literal(period),
+        )
+    )
+
+
+def quarantine_duplicates(
+    conn, dataset: Dataset, table, quarantine: Quarantine, only: list[str] | None = None
+) -> int:
+    """Keep the first row of each unique key; later ones go to quarantine. Set-based.
+    `only`: the key values already known to repeat (single-column keys), to skip a full scan."""
+    key = sql.SQL(", ").join(sql.Identifier(c) for c in dataset.unique_key)
+    key_text = sql.SQL(" || '/' || ").join(
+        sql.SQL("{}::text").format(sql.Identifier(c)) for c in dataset.unique_key
+    )
+    where = sql.SQL("")
+    if only is not None:
+        where = sql.SQL("where {} = any({})").format(
+            sql.Identifier(dataset.unique_key[0]), sql.Literal(only)
+        )
+    dupes = conn.execute(
+        sql.SQL(
+            """with ranked as (
+                 select ctid, _line, {key_text} as key_value,
+                        first_value(_line) over w as first_line,
+                        row_number() over w as n
+                 from {table} {where}
+                 window w as (partition by {key} order by _line)
+               ), removed as (
+                 delete from {table} t using ranked r
+                 where t.ctid = r.ctid and r.n > 1
+                 returning r._line, r.key_value, r.first_line
+               )
+               select _line, key_value, first_line from removed order by _line"""
+        ).format(key_text=key_text, table=table, key=key, where=where)
+    ).fetchall()
+    label = "/".join(dataset.unique_key)
+    for line, value, first_line in dupes:
+        quarantine.add(line, label, f"duplicate {label} (first seen at line {first_line})", value)
+    return len(dupes)
+
+
+def swap_partition(conn, dataset: Dataset, period: str, staging: str, part: str) -> None:
+    ident = sql.Identifier
+    new = sql.SQL("raw.{}").format(ident(staging))
+    conn.execute(sql.SQL("drop table if exists raw.{}").format(ident(part)))
+    conn.execute(sql.SQL("alter table {} rename to {}").format(new, ident(part)))
+    conn.execute(
+        sql.SQL("alter table raw.{} attach partition raw.{} for values in ({})").format(
+            ident(dataset.table), ident(part), sql.Literal(period)
+        )
+    )
+    conn.execute(sql.SQL("analyze raw.{}").format(ident(part)))
