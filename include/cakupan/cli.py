@@ -228,7 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     bn.add_argument(
         "--incremental-rows",
         type=int,
-        default=100_000,
+        default=500_000,
         help="rows per month of the 12-month incremental benchmark",
     )
     bn.add_argument(

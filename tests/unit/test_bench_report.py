@@ -28,6 +28,7 @@ def test_ratios_and_projection():
         "months": 6,
         "rows_per_month": 1000,
         "seconds": [2.0, 9.0, 1.9, 2.3, 2.4, 2.5],
+        "rows": [1000, 1000, 1000, 1200, 1200, 1200],
     }  # one noisy run
     text = report(load, incremental, {"a.py": 0.01})
     assert "| 1,000,000 | 10.0 | 100,000 | **0.20x** |" in text  # loader vs 500,000 rows/s COPY
@@ -37,6 +38,7 @@ def test_ratios_and_projection():
     assert "| 1,000,000 | 12.5 | 80,000 | 0.16x |" in text  # gzip
     assert "server's share alone | 1,000,000 | 2.5 | 400,000 | 0.80x |" in text
     assert "(medians) = **1.20**" in text  # 2.4 / 2.0
+    assert "per participant row, 1.00 (the months grow by 20% over the year)" in text
     assert "450,000" not in text and "8 minutes" in text  # 45 M rows at 100,000 rows/s
 
 
