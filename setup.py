@@ -1,7 +1,7 @@
 """Only for the optional C accelerator of NIK pseudonymisation; the rest is in pyproject.toml.
 
-optional=True: without a C compiler or OpenSSL's headers the install still succeeds and the loader uses
-hashlib instead (slower, same tokens).
+optional=True: without a C compiler or OpenSSL's headers the install still succeeds,
+and the loader uses hashlib instead (slower, same tokens).
 """
 
 from setuptools import Extension, setup
