@@ -69,10 +69,14 @@ def test_ingestion_dags_load_everything(local):
         population = conn.execute(
             "select total from raw.population_by_region where region_code = '19.06'"
         ).fetchone()[0]
-    assert [(d, p, s) for d, p, s, _, _ in loads] == [
+    # Reference extracts load first (the enrollment check needs the regions); the
+    # months are mapped tasks, so their order between themselves is free.
+    assert [(d, p, s) for d, p, s, _, _ in loads[:3]] == [
         ("regions", "2025", "loaded"),
         ("population", "2025", "loaded"),
         ("working_population", "2025-S1", "loaded"),
+    ]
+    assert sorted((d, p, s) for d, p, s, _, _ in loads[3:]) == [
         ("enrollment", "2025-01-01", "loaded"),
         ("enrollment", "2025-02-01", "loaded"),
     ]
