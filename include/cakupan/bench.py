@@ -191,24 +191,32 @@ def bench_load(server, work: Path, rows: int) -> dict:
     }
 
 
-def _dbt_model_seconds(dsn: str, target: Path, model: str) -> float:
-    env = {**os.environ, **dbt_env(dsn)}
+def _dbt(dsn: str, target: Path, *args: str) -> None:
     subprocess.run(
-        [
-            str(Path(sys.executable).parent / "dbt"),
-            "run",
-            "--select",
-            model,
-            "--target-path",
-            str(target),
-            "--quiet",
-        ],
-        env=env,
+        [str(Path(sys.executable).parent / "dbt"), *args, "--target-path", str(target), "--quiet"],
+        env={**os.environ, **dbt_env(dsn)},
         check=True,
         cwd=PROJECT_ROOT / "dbt_project",
     )
+
+
+def _dbt_model_seconds(dsn: str, target: Path, model: str) -> float:
+    _dbt(dsn, target, "run", "--select", model)
     results = json.loads((target / "run_results.json").read_text())["results"]
     return next(r["execution_time"] for r in results if r["unique_id"].endswith("." + model))
+
+
+def prepare_transform(dsn: str, landing: Path, target: Path) -> None:
+    """Reference extracts, seeds and staging views: what the participant-scanning
+    models read besides the enrollment months."""
+    from cakupan.loader import load_extract
+
+    load_extract(dsn, "regions", str(REGIONS_CSV))
+    load_extract(dsn, "population", str(POPULATION_CSV))
+    for path in sorted((landing / "working_population").glob("*.csv*")):
+        load_extract(dsn, "working_population", str(path))
+    _dbt(dsn, target, "seed")
+    _dbt(dsn, target, "run", "--select", "staging")
 
 
 def bench_incremental(server, work: Path, rows_per_month: int, months: int = 12) -> dict:
@@ -220,20 +228,8 @@ def bench_incremental(server, work: Path, rows_per_month: int, months: int = 12)
     log.info("incremental: %d months of about %s rows", months, f"{rows_per_month:,}")
     generate(landing, "2025-01", last, seed=12, scale=scale)
     dsn = _fresh_db(server, "bench_incremental")
-    load_extract(dsn, "regions", str(REGIONS_CSV))
-    load_extract(dsn, "population", str(POPULATION_CSV))
-    for wp in sorted((landing / "working_population").glob("*.csv")):
-        load_extract(dsn, "working_population", str(wp))
-    env = {**os.environ, **dbt_env(dsn)}
     target = work / "dbt_target"
-    dbt = str(Path(sys.executable).parent / "dbt")
-    for setup in (["seed"], ["run", "--select", "staging"]):  # what the model reads
-        subprocess.run(
-            [dbt, *setup, "--quiet", "--target-path", str(target)],
-            env=env,
-            check=True,
-            cwd=PROJECT_ROOT / "dbt_project",
-        )
+    prepare_transform(dsn, landing, target)
     seconds, rows = [], []
     for month in range(1, months + 1):
         result = load_extract(

