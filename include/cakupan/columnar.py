@@ -20,7 +20,11 @@ import pyarrow.compute as pc
 from cakupan.contracts import (
     ECOSYSTEMS,
     ENROLLMENT,
+    MAX_FIELD_CHARS,
     MAX_OCCUPATION_CODE,
+    MAX_PARTICIPANT_AGE,
+    MIN_PARTICIPANT_AGE,
+    OLDEST_BIRTH_YEAR,
     PAYERS,
     PROGRAMS,
     SEGMENTS,
@@ -58,6 +62,7 @@ class BatchContext:
     """What the check needs besides the rows, as Arrow values (built once per load)."""
 
     period: str  # 2025-01-01
+    snapshot_year: int
     period_end: pa.Scalar  # date32
     province_numbers: pa.Array  # int64: NIK province parts are compared as numbers
     regencies: pa.Array
@@ -70,6 +75,7 @@ class BatchContext:
     ):
         return cls(
             period=period,
+            snapshot_year=period_end.year,
             period_end=pa.scalar(period_end, pa.date32()),
             province_numbers=pa.array(sorted(int(p) for p in regions.provinces), pa.int64()),
             regencies=pa.array(sorted(regions.regencies)),
@@ -134,7 +140,7 @@ def check_enrollment(columns: list[pa.Array], first_line: int, ctx: BatchContext
     (
         kpj,
         nik,
-        _name,
+        name,
         birth_t,
         sex,
         region,
@@ -185,10 +191,18 @@ def check_enrollment(columns: list[pa.Array], first_line: int, ctx: BatchContext
     occ_ok = pc.and_(pc.less_equal(pc.binary_length(occ_t), 2), pc.ascii_is_decimal(occ_t))
     occ = pc.cast(pc.if_else(occ_ok, occ_t, "0"), pa.int16())
 
+    birth_year = pc.year(birth)
     checks = [
         _digits(kpj, KPJ_DIGITS),
+        # The name is dropped, but a row the per-row parser refuses must be refused here.
+        pc.less_equal(pc.binary_length(name), MAX_FIELD_CHARS),
+        pc.invert(pc.match_substring(name, "\x00")),
         birth_ok,
         pc.less_equal(birth, ctx.period_end),
+        pc.greater_equal(
+            birth_year, max(OLDEST_BIRTH_YEAR, ctx.snapshot_year - MAX_PARTICIPANT_AGE)
+        ),
+        pc.less_equal(birth_year, ctx.snapshot_year - MIN_PARTICIPANT_AGE),
         _one_of(sex, SEXES),
         *nik_ok,
         pc.or_(in_district, pc.is_in(region, value_set=ctx.regencies)),

@@ -7,8 +7,11 @@ pipeline at other storage or another warehouse without touching code.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
+
+from cakupan.errors import ConfigurationError
 
 PROJECT_ROOT = Path(os.environ.get("CAKUPAN_HOME", Path(__file__).resolve().parents[2]))
 
@@ -20,6 +23,12 @@ class Settings:
     regions_uri: str
     max_reject_ratio: float
     progress_every_s: float
+    max_quarantine_rows: int
+    max_line_bytes: int
+    first_period: str
+    months_ahead: int
+    min_edition_share: float
+    max_population_change: float
 
     @property
     def pgdata(self) -> Path:
@@ -43,14 +52,40 @@ class Settings:
         return f"{self.landing_uri.rstrip('/')}/{dataset}"
 
 
+def _number(
+    name: str, default: str, kind: type = float, low: float = 0.0, high: float | None = None
+):
+    """A numeric setting; a wrong value is an operator mistake with a clear message."""
+    text = os.environ.get(name, default)
+    try:
+        value = kind(text)
+    except ValueError:
+        value = None
+    if value is None or value < low or (high is not None and value > high):
+        bounds = f"{low:g} to {high:g}" if high is not None else f"at least {low:g}"
+        kind_name = "a whole number" if kind is int else "a number"
+        raise ConfigurationError(f"{name} must be {kind_name}, {bounds}; got {text!r}")
+    return value
+
+
 def settings() -> Settings:
     local_dir = Path(os.environ.get("CAKUPAN_LOCAL_DIR", PROJECT_ROOT / ".local")).resolve()
+    first_period = os.environ.get("CAKUPAN_FIRST_PERIOD", "2014-01")
+    if not re.fullmatch(r"(19|20)\d{2}-(0[1-9]|1[0-2])", first_period):
+        raise ConfigurationError(f"CAKUPAN_FIRST_PERIOD must be YYYY-MM; got {first_period!r}")
     return Settings(
         local_dir=local_dir,
         landing_uri=os.environ.get("CAKUPAN_LANDING_URI", str(local_dir / "landing")),
         regions_uri=os.environ.get(
             "CAKUPAN_REGIONS_URI", str(PROJECT_ROOT / "sample_data" / "reference")
         ),
-        max_reject_ratio=float(os.environ.get("CAKUPAN_MAX_REJECT_RATIO", "0.05")),
-        progress_every_s=float(os.environ.get("CAKUPAN_PROGRESS_EVERY_S", "5")),
+        max_reject_ratio=_number("CAKUPAN_MAX_REJECT_RATIO", "0.05", high=1.0),
+        progress_every_s=_number("CAKUPAN_PROGRESS_EVERY_S", "5"),
+        max_quarantine_rows=_number("CAKUPAN_MAX_QUARANTINE_ROWS", "100000", int, 1),
+        max_line_bytes=_number("CAKUPAN_MAX_LINE_BYTES", str(32 << 20), int, 1024),
+        # BPJS Ketenagakerjaan operates from 1 January 2014 (UU 24/2011, art. 62).
+        first_period=first_period,
+        months_ahead=_number("CAKUPAN_MONTHS_AHEAD", "1", int, 0, 24),
+        min_edition_share=_number("CAKUPAN_MIN_EDITION_SHARE", "0.9", high=1.0),
+        max_population_change=_number("CAKUPAN_MAX_POPULATION_CHANGE", "0.1"),
     )

@@ -12,6 +12,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
+from cakupan.privacy import has_personal_shape, vocabulary_of
 from cakupan.pseudonymise import NikPseudonymiser
 
 NULL = "\\N"  # COPY text-format null
@@ -23,6 +24,17 @@ PAYERS = frozenset({"participant", "employer", "apbd_regency", "apbd_province", 
 STATUSES = frozenset({"active", "non_active"})
 SEXES = frozenset({"L", "P"})
 MAX_OCCUPATION_CODE = 89
+# The raw columns' integer types: a larger count would fail inside COPY, far from its line.
+BIGINT_MAX = 2**63 - 1
+INTEGER_MAX = 2**31 - 1
+# No field of these extracts is longer than a few dozen characters: a longer one is a
+# fault of its row (quarantined), not of the file.
+MAX_FIELD_CHARS = 65_536
+# Plausible participants (assumptions, not sources): born 1900 or later, aged 13 to 100
+# in the snapshot year (UU 13/2003 art. 69 allows light work from age 13).
+OLDEST_BIRTH_YEAR = 1900
+MIN_PARTICIPANT_AGE = 13
+MAX_PARTICIPANT_AGE = 100
 
 _KPJ = re.compile(r"^\d{11}$", re.ASCII)
 _NIK = re.compile(r"^\d{16}$", re.ASCII)
@@ -63,6 +75,27 @@ def is_digits(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
+# Region names hold no long numbers and no dates: one that does is personal data in the
+# wrong column (a NIK, a birth date) and must not be stored.
+PERSONAL_SHAPE_REASON = "holds a NIK-shaped number or a date; region names have neither"
+
+
+def is_occupation_code(text: str) -> bool:
+    return is_digits(text) and len(text) <= 2 and 1 <= int(text) <= MAX_OCCUPATION_CODE
+
+
+def plausible_birth_year(year: int, snapshot_year: int) -> bool:
+    age = snapshot_year - year
+    return year >= OLDEST_BIRTH_YEAR and MIN_PARTICIPANT_AGE <= age <= MAX_PARTICIPANT_AGE
+
+
+def implausible_birth_reason() -> str:
+    return (
+        f"implausible for a participant (born before {OLDEST_BIRTH_YEAR}, or aged under "
+        f"{MIN_PARTICIPANT_AGE} or over {MAX_PARTICIPANT_AGE} in the snapshot year)"
+    )
+
+
 def parse_date(text: str) -> dt.date | None:
     """ISO (2025-01-31) or Indonesian office style (31/01/2025); None if neither."""
     m = _ISO_DATE.match(text)
@@ -77,16 +110,33 @@ def parse_date(text: str) -> dt.date | None:
     return None
 
 
-def parse_count(text: str, column: str, faults: Faults) -> int | None:
-    try:
-        value = int(text)
-    except ValueError:
+def parse_count(text: str, column: str, faults: Faults, maximum: int = BIGINT_MAX) -> int | None:
+    digits = text[1:] if text.startswith("-") else text
+    if not (is_digits(digits) and len(digits) <= 20):
         faults.append((column, f"not a whole number: {text!r}"))
         return None
+    value = int(text)
     if value < 0:
         faults.append((column, f"negative count: {value}"))
         return None
+    if value > maximum:
+        faults.append((column, f"count too large for its column (over {maximum:,})"))
+        return None
     return value
+
+
+def field_faults(columns: tuple[str, ...], values: list[str]) -> Faults:
+    """Faults any field can have whatever its column: a NUL byte, or a length no value of
+    these extracts comes near. Checked before the contract's own parse."""
+    faults: Faults = []
+    for column, value in zip(columns, values, strict=True):
+        if "\x00" in value:
+            faults.append((column, "contains a NUL byte"))
+        elif len(value) > MAX_FIELD_CHARS:
+            faults.append(
+                (column, f"{len(value):,} characters, over the {MAX_FIELD_CHARS:,} allowed")
+            )
+    return faults
 
 
 def nik_fault(nik: str, birth: dt.date | None, sex: str, regions: Regions) -> str | None:
@@ -122,10 +172,17 @@ class Dataset:
     period_pattern: re.Pattern
     period_example: str
     unique_key: tuple[str, ...]
+    # Fewest bytes a valid row can take (its shortest valid fields, delimiters and line
+    # end): bounds how many valid rows the rest of a file can hold.
+    min_row_bytes: int = 1
     needs_regions: bool = True
     needs_key: bool = False
     columnar: bool = False  # large extracts: CSV files are checked in Arrow (columnar.py)
-    sensitive_columns: frozenset[str] = field(default_factory=frozenset)
+    # Columns whose values are personal data: never kept outside the raw table's own form.
+    personal_columns: frozenset[str] = field(default_factory=frozenset)
+    # Words a rejected value of a dataset with personal data may show as written
+    # (privacy.kept_value); None for datasets without personal data.
+    vocabulary: frozenset[str] | None = None
 
     def period_from_file(self, name: str) -> str | None:
         m = self.period_pattern.search(name)
@@ -154,9 +211,11 @@ class RegionsDataset(Dataset):
             faults.append(("kode", f"{code!r} is not a level-{level} Kemendagri code"))
         if not name.strip():
             faults.append(("nama", "empty"))
+        elif has_personal_shape(name):
+            faults.append(("nama", PERSONAL_SHAPE_REASON))
         villages = NULL
         if villages_text:
-            count = parse_count(villages_text, "desa_count", faults)
+            count = parse_count(villages_text, "desa_count", faults, INTEGER_MAX)
             villages = NULL if count is None else str(count)
         elif level == 3:
             faults.append(("desa_count", "required for districts (level 3)"))
@@ -171,6 +230,8 @@ class PopulationDataset(Dataset):
         faults: Faults = []
         if code != "0" and code not in ctx.regions.provinces and code not in ctx.regions.regencies:
             faults.append(("kode", f"unknown region code {code!r}"))
+        if has_personal_shape(name):
+            faults.append(("nama", PERSONAL_SHAPE_REASON))
         male = parse_count(male_t, "pria", faults)
         female = parse_count(female_t, "wanita", faults)
         total = parse_count(total_t, "total", faults)
@@ -194,7 +255,7 @@ class WorkingPopulationDataset(Dataset):
             faults.append(("sex", f"must be L or P, got {sex!r}"))
         if not _AGE_BAND.match(band):
             faults.append(("age_band", f"must look like 15-19 or 65+, got {band!r}"))
-        occ = occ_t if is_digits(occ_t) and 1 <= int(occ_t) <= MAX_OCCUPATION_CODE else None
+        occ = occ_t if is_occupation_code(occ_t) else None
         if occ is None:
             faults.append(("occupation_code", f"not a KTP occupation code: {occ_t!r}"))
         pop = parse_count(pop_t, "population", faults)
@@ -236,13 +297,17 @@ class EnrollmentDataset(Dataset):
         end = ctx.period_end
         if not _KPJ.match(kpj):
             faults.append(("kpj", "must be 11 digits"))
+        # Rejected values are not quoted in reasons: quarantine keeps what may be kept of
+        # them (privacy.kept_value), and a swapped column can put a name anywhere.
         birth = parse_date(birth_t)
         if birth is None:
-            faults.append(("birth_date", f"not a date (YYYY-MM-DD): {birth_t!r}"))
+            faults.append(("birth_date", "not a date (YYYY-MM-DD)"))
         elif birth > end:
-            faults.append(("birth_date", f"{birth} is after the snapshot month"))
+            faults.append(("birth_date", "after the snapshot month"))
+        elif not plausible_birth_year(birth.year, end.year):
+            faults.append(("birth_date", implausible_birth_reason()))
         if sex not in SEXES:
-            faults.append(("sex", f"must be L or P, got {sex!r}"))
+            faults.append(("sex", "must be L or P"))
         why = nik_fault(nik, birth, sex, regions)
         if why:
             faults.append(("nik", why))
@@ -252,14 +317,14 @@ class EnrollmentDataset(Dataset):
             regency, district = region, NULL
         else:
             regency = district = None
-            faults.append(("domicile_region_code", f"unknown region code {region!r}"))
+            faults.append(("domicile_region_code", "unknown region code"))
         if segment not in SEGMENTS:
-            faults.append(("segment", f"must be one of PU, BPU, JAKON, PMI, got {segment!r}"))
+            faults.append(("segment", f"must be one of {', '.join(sorted(SEGMENTS))}"))
         chosen = {p.strip() for p in re.split(r"[|;,+ ]+", programs_t) if p.strip()}
         flags = ["t" if p in chosen else "f" for p in PROGRAMS]
         unknown = chosen.difference(PROGRAMS)
         if unknown:
-            faults.append(("programs", f"unknown program(s) {sorted(unknown)}"))
+            faults.append(("programs", f"unknown program; allowed: {', '.join(PROGRAMS)}"))
         elif not {"JKK", "JKM"} <= chosen:
             faults.append(("programs", "JKK and JKM are mandatory"))
         elif segment == "BPU" and chosen & {"JP", "JKP"}:
@@ -267,34 +332,36 @@ class EnrollmentDataset(Dataset):
         elif segment == "JAKON" and chosen != {"JKK", "JKM"}:
             faults.append(("programs", "JAKON covers JKK and JKM only"))
         if npp and not _NPP.match(npp):
-            faults.append(("employer_npp", f"not an NPP: {npp!r}"))
+            faults.append(("employer_npp", "not an NPP (6-12 capital letters or digits)"))
         elif not npp and segment in ("PU", "JAKON"):
             faults.append(("employer_npp", f"required for segment {segment}"))
-        if not (is_digits(occ_t) and 1 <= int(occ_t) <= MAX_OCCUPATION_CODE):
-            faults.append(("occupation_code", f"not a KTP occupation code: {occ_t!r}"))
+        if not is_occupation_code(occ_t):
+            faults.append(("occupation_code", "not a KTP occupation code (1-89)"))
         if eco and eco not in ECOSYSTEMS:
             faults.append(("ecosystem", f"must be one of {sorted(ECOSYSTEMS)} or empty"))
         if payer not in PAYERS:
             faults.append(("contribution_payer", f"must be one of {sorted(PAYERS)}"))
         registered = parse_date(reg_t)
         if registered is None:
-            faults.append(("registration_date", f"not a date (YYYY-MM-DD): {reg_t!r}"))
+            faults.append(("registration_date", "not a date (YYYY-MM-DD)"))
         elif registered > end:
-            faults.append(("registration_date", f"{registered} is after the snapshot month"))
+            faults.append(("registration_date", "after the snapshot month"))
         paid = None
         m = _MONTH.match(paid_t)
         if paid_t and not m:
-            faults.append(("last_paid_month", f"must be YYYY-MM, got {paid_t!r}"))
+            faults.append(("last_paid_month", "must be YYYY-MM"))
         elif m:
             paid = f"{m[1]}-{m[2]}-01"
             if not 1 <= int(m[2]) <= 12:
-                faults.append(("last_paid_month", f"month out of range: {paid_t!r}"))
+                faults.append(("last_paid_month", "month out of range"))
             elif paid > ctx.period:
-                faults.append(("last_paid_month", f"{paid_t} is after the snapshot month"))
+                faults.append(("last_paid_month", "after the snapshot month"))
         if status not in STATUSES:
-            faults.append(("status", f"must be active or non_active, got {status!r}"))
-        if decile_t and not (is_digits(decile_t) and 1 <= int(decile_t) <= 10):
-            faults.append(("poverty_decile", f"must be 1-10 or empty, got {decile_t!r}"))
+            faults.append(("status", f"must be {' or '.join(sorted(STATUSES))}"))
+        if decile_t and not (
+            is_digits(decile_t) and len(decile_t) <= 2 and 1 <= int(decile_t) <= 10
+        ):
+            faults.append(("poverty_decile", "must be 1-10 or empty"))
         if faults:
             return None, faults
         return [
@@ -326,6 +393,7 @@ REGIONS = RegionsDataset(
     period_pattern=re.compile(r"(?<!\d)(20\d{2})(?!\d)"),
     period_example="kemendagri_2025_regions.csv",
     unique_key=("region_code",),
+    min_row_bytes=7,  # "11,X,1," and the line end: code, name, level, 3 delimiters
     needs_regions=False,
 )
 POPULATION = PopulationDataset(
@@ -337,6 +405,7 @@ POPULATION = PopulationDataset(
     period_pattern=re.compile(r"(?<!\d)(20\d{2})(?!\d)"),
     period_example="kemendagri_2025_population_by_region.csv",
     unique_key=("region_code",),
+    min_row_bytes=8,  # "0,,0,0,0": code, three counts, 4 delimiters
 )
 WORKING_POPULATION = WorkingPopulationDataset(
     name="working_population",
@@ -347,6 +416,7 @@ WORKING_POPULATION = WorkingPopulationDataset(
     period_pattern=re.compile(r"(?<!\d)(20\d{2})-?S([12])(?!\d)", re.IGNORECASE),
     period_example="working_population_2025-S1.csv",
     unique_key=("regency_code", "sex", "age_band", "occupation_code"),
+    min_row_bytes=15,  # "11.01,L,65+,1,0"
 )
 ENROLLMENT = EnrollmentDataset(
     name="enrollment",
@@ -395,9 +465,13 @@ ENROLLMENT = EnrollmentDataset(
     period_pattern=re.compile(r"(?<!\d)(20\d{2})-?(0[1-9]|1[0-2])(?!\d)"),
     period_example="enrollment_2025-01.csv.gz",
     unique_key=("kpj",),
+    # kpj 11 + nik 16 + birth 8 (1/1/1991) + sex 1 + region 5 + segment 2 + programs 7
+    # (JKK JKM) + occupation 1 + payer 4 (apbn) + registration 8 + status 6 + 15 delimiters
+    min_row_bytes=84,
     needs_key=True,
     columnar=True,
-    sensitive_columns=frozenset({"nik", "name", "birth_date"}),
+    personal_columns=frozenset({"nik", "name", "birth_date"}),
+    vocabulary=vocabulary_of((*SEGMENTS, *PROGRAMS, *ECOSYSTEMS, *PAYERS, *STATUSES, *SEXES)),
 )
 
 DATASETS = {d.name: d for d in (REGIONS, POPULATION, WORKING_POPULATION, ENROLLMENT)}

@@ -9,9 +9,12 @@ reach COPY is in readers.py, the partition swap in partitions.py.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
+import traceback
 from dataclasses import dataclass
+from pathlib import Path
 
 import psycopg
 from psycopg import sql
@@ -21,8 +24,10 @@ from cakupan.config import settings
 from cakupan.contracts import DATASETS, Dataset, Regions, RowContext
 from cakupan.errors import ExtractError
 from cakupan.partitions import partition_name, quarantine_duplicates, swap_partition
+from cakupan.plausibility import check_period, edition_faults
+from cakupan.privacy import clean_text
 from cakupan.pseudonymise import NikPseudonymiser
-from cakupan.quarantine import Quarantine
+from cakupan.quarantine import Quarantine, TooManyRejected
 from cakupan.sources import file_name
 from cakupan.warehouse import bootstrap
 
@@ -73,14 +78,54 @@ def current_checksum(conn: psycopg.Connection, dataset: Dataset, period: str) ->
     return row[0] if row else None
 
 
+# A running load holds a session advisory lock on (this namespace, its load id) until
+# its connection ends: a 'running' row whose lock is free belongs to a load that died.
+_LOAD_LOCK = "hashtext('cakupan.load')"
+
+
+def mark_abandoned_loads(conn: psycopg.Connection) -> list[int]:
+    """Mark failed the loads left 'running' by a process that ended without finishing
+    (killed, crashed, server restarted). Returns their load ids."""
+    with conn.transaction():
+        rows = conn.execute(
+            f"""with running as materialized (
+                  select load_id from audit.extract_loads where status = 'running'
+                ), gone as (
+                  select load_id from running
+                  where pg_try_advisory_xact_lock({_LOAD_LOCK}, load_id::integer)
+                )
+                update audit.extract_loads l
+                set status = 'failed', finished_at = now(),
+                    error = 'abandoned: the loading process ended without finishing '
+                            '(killed, crashed or the server restarted); found by a later run'
+                from gone where l.load_id = gone.load_id
+                returning l.load_id"""
+        ).fetchall()
+    abandoned = sorted(r[0] for r in rows)
+    if abandoned:
+        log.warning("marked abandoned loads failed: %s", ", ".join(map(str, abandoned)))
+    return abandoned
+
+
 def _open_audit(conn, dataset: Dataset, uri: str, period: str | None, run: RunInfo) -> int:
     with conn.transaction():
-        return conn.execute(
+        load_id = conn.execute(
             """insert into audit.extract_loads
                  (dataset, source_uri, file_name, period, status, run_id, dag_id, task_id)
                values (%s, %s, %s, %s, 'running', %s, %s, %s) returning load_id""",
-            (dataset.name, uri, file_name(uri), period, run.run_id, run.dag_id, run.task_id),
+            (
+                dataset.name,
+                clean_text(uri),
+                clean_text(file_name(uri)),
+                period,
+                run.run_id,
+                run.dag_id,
+                run.task_id,
+            ),
         ).fetchone()[0]
+        # Taken before the row is visible to anyone: it is never 'running' and unlocked.
+        conn.execute(f"select pg_advisory_lock({_LOAD_LOCK}, %s::integer)", (load_id,))
+    return load_id
 
 
 def _fail_audit(dsn: str, load_id: int, error: str, counts: dict) -> None:
@@ -88,7 +133,7 @@ def _fail_audit(dsn: str, load_id: int, error: str, counts: dict) -> None:
         conn.execute(
             """update audit.extract_loads set status = 'failed', error = %s,
                  rows_read = %s, rows_rejected = %s, checksum_sha256 = %s, bytes = %s,
-                 file_format = %s, finished_at = now(),
+                 file_format = %s, overrides = %s, finished_at = now(),
                  duration_s = extract(epoch from now() - started_at)
                where load_id = %s""",
             (
@@ -98,9 +143,20 @@ def _fail_audit(dsn: str, load_id: int, error: str, counts: dict) -> None:
                 counts.get("checksum"),
                 counts.get("bytes"),
                 counts.get("format"),
+                counts.get("overrides"),
                 load_id,
             ),
         )
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """How one load may differ from the defaults."""
+
+    # Load even if the edition checks (plausibility.edition_faults) find it implausible.
+    accept_implausible: bool = False
+    # Other files in the source for the same period: the load is refused, naming them.
+    conflicts: tuple[str, ...] = ()
 
 
 def load_extract(
@@ -110,15 +166,19 @@ def load_extract(
     *,
     run: RunInfo | None = None,
     key: bytes | None = None,
+    options: LoadOptions | None = None,
 ) -> LoadResult:
     """Load one extract file; returns counts, raises ExtractError on a file-level fault."""
     dataset = DATASETS[dataset_name]
     run = run or RunInfo()
-    name = file_name(uri)
-    period = dataset.period_from_file(name)
+    options = options or LoadOptions()
+    name = clean_text(file_name(uri))
+    period = dataset.period_from_file(file_name(uri))
     pseudonymiser = NikPseudonymiser(key) if dataset.needs_key else None
+    config = settings()
     with psycopg.connect(dsn, application_name="cakupan-loader") as conn:
         bootstrap(conn)
+        mark_abandoned_loads(conn)
         load_id = _open_audit(conn, dataset, uri, period, run)
         counts: dict = {}
         started = time.monotonic()
@@ -129,6 +189,14 @@ def load_extract(
                     "cannot tell the period from the file name; expected a name like "
                     f"{dataset.period_example}",
                 )
+            if options.conflicts:
+                others = ", ".join(clean_text(file_name(u)) for u in options.conflicts)
+                raise ExtractError(
+                    uri,
+                    f"other file(s) in the source for the same period {period}: {others}; "
+                    "keep one file per period (remove or rename the others) and run again",
+                )
+            check_period(uri, dataset, period, config, dt.date.today())
             with conn.transaction():  # committed at once: hold no lock during the load
                 regions = load_regions_reference(conn) if dataset.needs_regions else None
             ctx = RowContext(
@@ -137,37 +205,69 @@ def load_extract(
                 regions=regions,
                 pseudonymiser=pseudonymiser,
             )
-            result = _load_rows(conn, dsn, dataset, uri, period, load_id, ctx, counts, started)
+            partition = partition_name(dataset, period)
+            staging = f"{partition}__load_{load_id}"
+            job = readers.LoadJob(
+                conn=conn,
+                uri=uri,
+                name=name,
+                dataset=dataset,
+                load_id=load_id,
+                period=period,
+                table=sql.SQL(".").join([sql.Identifier("raw"), sql.Identifier(staging)]),
+                ctx=ctx,
+                quarantine=Quarantine(dsn, load_id, name, dataset, config.max_quarantine_rows),
+                progress=readers.Progress(name, started),
+                max_line_bytes=config.max_line_bytes,
+                max_reject_ratio=config.max_reject_ratio,
+            )
+            result = _load_rows(job, staging, partition, options, counts, started)
         except Exception as exc:
             conn.rollback()
-            _fail_audit(dsn, load_id, str(exc), counts)
-            log.error("load %s of %s failed: %s", load_id, name, exc)
-            raise
+            if isinstance(exc, TooManyRejected):
+                counts.update(read=exc.read, rejected=exc.rejected)
+            error = clean_text(str(exc))
+            _fail_audit(dsn, load_id, error, counts)
+            log.error("load %s of %s failed: %s", load_id, name, error)
+            if isinstance(exc, ExtractError):
+                raise
+            # Not chained: the original's text, and its causes', may quote rows.
+            raise LoadFailed(
+                f"load {load_id} of {name} failed: {type(exc).__name__} at {_where(exc)}: {error}"
+            ) from None
     return result
 
 
-def _load_rows(conn, dsn, dataset: Dataset, uri, period, load_id, ctx, counts, started):
-    name = file_name(uri)
-    part = partition_name(dataset, period)
-    staging = f"{part}__load_{load_id}"
-    new = sql.SQL(".").join([sql.Identifier("raw"), sql.Identifier(staging)])
-    quarantine = Quarantine(dsn, load_id, name, dataset.sensitive_columns)
-    progress = readers.Progress(name, started)
-    args = (conn, uri, dataset, new, load_id, period, ctx, quarantine, progress)
+def _where(exc: BaseException) -> str:
+    """file:line of the innermost frame of our own code the exception passed through."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if "/cakupan/" in f.filename]
+    frame = frames[-1] if frames else traceback.extract_tb(exc.__traceback__)[-1]
+    return f"{Path(frame.filename).name}:{frame.lineno}"
+
+
+class LoadFailed(RuntimeError):
+    """A load failed for a reason other than its file (database, disk...): the message is
+    cleaned of personal data, the original exception is not chained (it may quote rows)."""
+
+
+def _load_rows(job, staging: str, partition: str, options: LoadOptions, counts, started):
+    dataset, quarantine, conn = job.dataset, job.quarantine, job.conn
     try:
         with conn.transaction():
             copied = None
             if dataset.columnar:
                 try:
                     with conn.transaction():  # a savepoint, rolled back if we fall back
-                        copied = readers.copy_columnar(*args)
+                        copied = readers.copy_columnar(job)
                 except readers.columnar_fallback_errors() as exc:
                     log.warning(
-                        "%s: reading row by row instead (%s)", name, readers.fallback_reason(exc)
+                        "%s: reading row by row instead (%s)",
+                        job.name,
+                        readers.fallback_reason(exc),
                     )
                     quarantine.discard()
             if copied is None:
-                copied = readers.copy_per_row(*args)
+                copied = readers.copy_per_row(job)
             read, rejected = copied.read, copied.rejected
             counts.update(
                 read=read,
@@ -177,29 +277,36 @@ def _load_rows(conn, dsn, dataset: Dataset, uri, period, load_id, ctx, counts, s
                 format=copied.format,
             )
             if read == 0:
-                raise ExtractError(uri, "file has a header but no data rows")
+                raise ExtractError(job.uri, "file has a header but no data rows")
             if copied.repeated_keys != []:
                 rejected += quarantine_duplicates(
-                    conn, dataset, new, quarantine, copied.repeated_keys
+                    conn, dataset, job.table, quarantine, copied.repeated_keys
                 )
             counts["rejected"] = rejected
             quarantine.flush()
-            limit = settings().max_reject_ratio
-            if rejected / read > limit:
+            job.budget(None).final(read, rejected)
+            faults = edition_faults(conn, dataset, job.table, job.period, settings())
+            if faults and not options.accept_implausible:
                 raise ExtractError(
-                    uri,
-                    f"too many rejected rows: {rejected:,} of {read:,} "
-                    f"({rejected / read:.1%} > {limit:.1%}); see quarantine.rejected_rows "
-                    f"where load_id = {load_id}",
+                    job.uri,
+                    "implausible beside the edition in use: "
+                    + "; ".join(faults)
+                    + ". If it is right, load it with accept_implausible (audited)",
                 )
-            swap_partition(conn, dataset, period, staging, part)
+            overrides = [f.split(":")[0] for f in faults] or None
+            counts["overrides"] = overrides
+            if overrides:
+                log.warning("%s: loaded despite %s (accept_implausible)", job.name, overrides)
+            swap_partition(conn, dataset, job.period, staging, partition)
             loaded = read - rejected
             seconds = time.monotonic() - started
+            # commit_xid: the transform's watermark is the snapshot it read, and this load
+            # is news to it exactly when its transaction is not visible in that snapshot.
             conn.execute(
                 """update audit.extract_loads set status = 'loaded', checksum_sha256 = %s,
                      bytes = %s, file_format = %s, rows_read = %s, rows_loaded = %s,
-                     rows_rejected = %s, key_fingerprint = %s, finished_at = now(),
-                     duration_s = %s
+                     rows_rejected = %s, key_fingerprint = %s, overrides = %s,
+                     commit_xid = pg_current_xact_id(), finished_at = now(), duration_s = %s
                    where load_id = %s""",
                 (
                     copied.checksum,
@@ -208,23 +315,32 @@ def _load_rows(conn, dsn, dataset: Dataset, uri, period, load_id, ctx, counts, s
                     read,
                     loaded,
                     rejected,
-                    ctx.pseudonymiser.fingerprint if ctx.pseudonymiser else None,
+                    job.ctx.pseudonymiser.fingerprint if job.ctx.pseudonymiser else None,
+                    overrides,
                     round(seconds, 3),
-                    load_id,
+                    job.load_id,
                 ),
             )
     finally:
         quarantine.close()
     log.info(
         "%s: loaded %s rows into raw.%s (%s), %s rejected, %.1f s, %s rows/s",
-        name,
+        job.name,
         f"{loaded:,}",
         dataset.table,
-        period,
+        job.period,
         f"{rejected:,}",
         seconds,
         f"{read / seconds:,.0f}" if seconds else "-",
     )
     return LoadResult(
-        load_id, dataset.name, name, period, copied.checksum, read, loaded, rejected, seconds
+        job.load_id,
+        dataset.name,
+        job.name,
+        job.period,
+        copied.checksum,
+        read,
+        loaded,
+        rejected,
+        seconds,
     )

@@ -15,6 +15,7 @@ import logging
 import re
 import threading
 import time
+import zlib
 from dataclasses import dataclass
 from queue import Empty, Queue
 
@@ -22,15 +23,18 @@ from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 
 from cakupan.config import settings
-from cakupan.contracts import NULL, Dataset
+from cakupan.contracts import NULL, Dataset, RowContext, field_faults
+from cakupan.copy_stream import copy_from_stdin
 from cakupan.errors import ExtractError
 from cakupan.partitions import create_staging
-from cakupan.quarantine import reject
+from cakupan.privacy import quoted_names
+from cakupan.quarantine import Quarantine, RejectBudget, reject
 from cakupan.repeated_keys import RepeatedKeys
-from cakupan.sources import open_csv_stream, open_extract
+from cakupan.sources import LineFault, open_csv_stream, open_extract
 
 log = logging.getLogger("cakupan.loader")  # one logger for everything a load prints
 COPY_BATCH_ROWS = 5000
+BUDGET_CHECK_ROWS = 1000  # per-row reader: rows between two checks of the reject budget
 COLUMNAR_BLOCK_BYTES = 8 << 20  # about 60,000 enrollment rows per Arrow block
 
 
@@ -75,11 +79,50 @@ class Progress:
             )
 
 
+@dataclass
+class LoadJob:
+    """One extract on its way into its staging table: everything a reader needs."""
+
+    conn: object  # psycopg.Connection, in the load's transaction
+    uri: str
+    name: str  # the file name, safe to print
+    dataset: Dataset
+    load_id: int
+    period: str
+    table: sql.Composable  # the staging table the rows are COPYed into
+    ctx: RowContext
+    quarantine: Quarantine
+    progress: Progress
+    max_line_bytes: int
+    max_reject_ratio: float
+
+    def budget(self, text_bound: int | None) -> RejectBudget:
+        def text_left(consumed: int) -> int | None:
+            return None if text_bound is None else max(0, text_bound - consumed)
+
+        return RejectBudget(
+            self.uri,
+            self.dataset,
+            self.max_reject_ratio,
+            text_left,
+            f"quarantine.rejected_rows where load_id = {self.load_id}",
+        )
+
+
 def column_order(uri: str, header: list[str], dataset: Dataset) -> list[int]:
-    """Index of each contract column in the file; a wrong header is a file-level fault."""
+    """Index of each contract column in the file; a wrong header is a file-level fault.
+    Header cells are quoted only when they look like column names: where the header
+    should be, a file may hold a data row (NIK, name, birth date)."""
     found = [h.strip().lower() for h in header]
     expected = list(dataset.columns)
     missing = [c for c in expected if c not in found]
+    if len(missing) == len(expected):
+        raise ExtractError(
+            uri,
+            f"wrong header: none of the {len(expected)} expected columns is on the first "
+            f"line (is the header missing?); expected {expected}",
+            line=1,
+        )
     extra = [h for h in found if h not in expected]
     duplicated = sorted({h for h in found if found.count(h) > 1})
     if missing or extra or duplicated:
@@ -87,55 +130,65 @@ def column_order(uri: str, header: list[str], dataset: Dataset) -> list[int]:
         if missing:
             parts.append(f"missing column(s) {missing}")
         if extra:
-            parts.append(f"unexpected column(s) {extra}")
+            parts.append(f"unexpected column(s) {quoted_names(extra)}")
         if duplicated:
-            parts.append(f"repeated column(s) {duplicated}")
+            parts.append(f"repeated column(s) {quoted_names(duplicated)}")
         raise ExtractError(uri, f"wrong header: {'; '.join(parts)}; expected {expected}", line=1)
     return [found.index(c) for c in expected]
 
 
-def _parse_row(dataset: Dataset, ctx, quarantine, line: int, values: list[str]):
+def _parse_row(job: LoadJob, line: int, values: list[str]):
     """The contract's parse of one row (fields in contract order, as read): its raw
     table values, or None after its faults went to quarantine."""
-    out, faults = dataset.parse([v.strip() for v in values], ctx)
+    values = [v.strip() for v in values]
+    faults = field_faults(job.dataset.columns, values)
+    out = None
+    if not faults:
+        out, faults = job.dataset.parse(values, job.ctx)
     if faults:
-        reject(quarantine, dataset, line, values, faults)
+        reject(job.quarantine, job.dataset, line, values, faults)
         return None
     return out
 
 
-def copy_per_row(conn, uri, dataset: Dataset, new, load_id, period, ctx, quarantine, progress):
+def copy_per_row(job: LoadJob) -> Copied:
     """The general reader: any format, exact errors; one Python parse per row."""
+    dataset, quarantine = job.dataset, job.quarantine
     copy_cols = sql.SQL(", ").join(
         sql.Identifier(c)
         for c in ("_load_id", "_line", dataset.period_column, *dataset.copy_columns)
     )
-    with open_extract(uri) as extract:
-        order = column_order(uri, extract.header, dataset)
+    with open_extract(job.uri, job.max_line_bytes) as extract:
+        order = column_order(job.uri, extract.header, dataset)
         width = len(extract.header)
-        create_staging(conn, dataset, new, period)
+        create_staging(job.conn, dataset, job.table, job.period)
+        budget = job.budget(extract.text_bound)
         read = rejected = 0
-        prefix = f"{load_id}\t"
-        suffix_period = f"\t{period}\t"
+        prefix = f"{job.load_id}\t"
+        suffix_period = f"\t{job.period}\t"
         batch: list[str] = []
-        with conn.cursor().copy(sql.SQL("copy {} ({}) from stdin").format(new, copy_cols)) as copy:
+        statement = sql.SQL("copy {} ({}) from stdin").format(job.table, copy_cols)
+        with copy_from_stdin(job.conn.cursor(), statement) as copy:
             for line, values in extract.rows:
                 read += 1
-                if len(values) != width:
+                if isinstance(values, LineFault):
+                    rejected += 1
+                    quarantine.add(line, "*", values.reason, None)
+                elif len(values) != width:
                     rejected += 1
                     quarantine.add(
                         line, "*", f"row has {len(values)} fields, header has {width}", None
                     )
-                    continue
-                out = _parse_row(dataset, ctx, quarantine, line, [values[i] for i in order])
-                if out is None:
+                elif (out := _parse_row(job, line, [values[i] for i in order])) is None:
                     rejected += 1
-                    continue
-                batch.append(prefix + str(line) + suffix_period + "\t".join(out) + "\n")
-                if len(batch) >= COPY_BATCH_ROWS:
-                    copy.write("".join(batch))
-                    batch.clear()
-                    progress.update(read, rejected)
+                else:
+                    batch.append(prefix + str(line) + suffix_period + "\t".join(out) + "\n")
+                    if len(batch) >= COPY_BATCH_ROWS:
+                        copy.write("".join(batch))
+                        batch.clear()
+                        job.progress.update(read, rejected)
+                if read % BUDGET_CHECK_ROWS == 0:
+                    budget.check(read, rejected, extract.consumed, line)
             if batch:
                 copy.write("".join(batch))
         extract.drain()
@@ -151,7 +204,7 @@ def columnar_fallback_errors() -> tuple[type[BaseException], ...]:
 
     # Anything the columnar reader cannot parse (ragged rows, bad UTF-8, a cut gzip
     # stream): the per-row reader then reads the file again and names file and line.
-    return (NotColumnar, pa.ArrowInvalid, UnicodeDecodeError, EOFError, OSError)
+    return (NotColumnar, pa.ArrowInvalid, UnicodeDecodeError, EOFError, OSError, zlib.error)
 
 
 def fallback_reason(exc: BaseException) -> str:
@@ -165,7 +218,7 @@ def fallback_reason(exc: BaseException) -> str:
     return text if isinstance(exc, NotColumnar) else type(exc).__name__
 
 
-def copy_columnar(conn, uri, dataset: Dataset, new, load_id, period, ctx, quarantine, progress):
+def copy_columnar(job: LoadJob) -> Copied:
     """The fast reader for large CSV extracts: Arrow parses and checks whole blocks,
     the per-row parser sees only the rows the vectorised check did not accept, and
     COPY (CSV) runs on its own thread while the next block is checked."""
@@ -175,58 +228,47 @@ def copy_columnar(conn, uri, dataset: Dataset, new, load_id, period, ctx, quaran
 
     from cakupan.columnar import BatchContext, check_enrollment
 
-    with open_csv_stream(uri) as src:
+    dataset, table = job.dataset, job.table
+    with open_csv_stream(job.uri, job.max_line_bytes) as src:
         if src is None:
             raise NotColumnar("not a plain CSV file")
-        order = column_order(uri, src.header, dataset)
-        width = len(src.header)
-        names = [f"c{i}" for i in range(width)]
-        options = {
-            "read_options": pacsv.ReadOptions(column_names=names),
-            # Blank lines are kept as rows so that row numbers stay line numbers.
-            "parse_options": pacsv.ParseOptions(delimiter=src.delimiter, ignore_empty_lines=False),
-            "convert_options": pacsv.ConvertOptions(
-                column_types={n: pa.string() for n in names},
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        }
-        create_staging(conn, dataset, new, period)
+        order = column_order(job.uri, src.header, dataset)
+        parse = _block_parser(len(src.header), src.delimiter)
+        create_staging(job.conn, dataset, table, job.period)
         # The load id and period are the same on every row: column defaults, not COPY data.
-        conn.execute(
+        job.conn.execute(
             sql.SQL(
                 "alter table {} alter column _load_id set default {}, "
                 "alter column {} set default {}"
             ).format(
-                new,
-                sql.Literal(load_id),
+                table,
+                sql.Literal(job.load_id),
                 sql.Identifier(dataset.period_column),
-                sql.Literal(period),
+                sql.Literal(job.period),
             )
         )
-        batch_ctx = BatchContext.build(period, ctx.period_end, ctx.regions, ctx.pseudonymiser)
+        ctx = job.ctx
+        batch_ctx = BatchContext.build(job.period, ctx.period_end, ctx.regions, ctx.pseudonymiser)
         copy_cols = sql.SQL(", ").join(sql.Identifier(c) for c in ("_line", *dataset.copy_columns))
         write_options = pacsv.WriteOptions(include_header=False, quoting_style="none")
+        budget = job.budget(src.text_bound)
+        consumed = src.header_bytes
         read = rejected = 0
         next_line = 2
-        cur = conn.cursor()
+        cur = job.conn.cursor()
+        statement = sql.SQL("copy {} ({}) from stdin with (format csv, freeze)").format(
+            table, copy_cols
+        )
         # Repeated KPJs are found from the keys as they pass, not by a scan of the table.
         with (
             RepeatedKeys() as keys,
-            cur.copy(
-                sql.SQL("copy {} ({}) from stdin with (format csv, freeze)").format(new, copy_cols),
-                writer=BoundedQueuedWriter(cur),
-            ) as copy,
+            copy_from_stdin(cur, statement, writer=BoundedQueuedWriter(cur)) as copy,
         ):
-            for batch in _prefetched(
-                pacsv.read_csv(pa.py_buffer(block), **options)
-                for block in _line_blocks(src.stream, COLUMNAR_BLOCK_BYTES)
-            ):
+            blocks = _line_blocks(job.uri, src.stream, COLUMNAR_BLOCK_BYTES, job.max_line_bytes)
+            for block_bytes, batch in _prefetched((len(block), parse(block)) for block in blocks):
                 columns = [batch.column(i).combine_chunks() for i in order]
                 accepted, ok = check_enrollment(columns, next_line, batch_ctx)
-                fixed, refused, blank = _parse_leftovers(
-                    dataset, columns, ok, next_line, ctx, quarantine
-                )
+                fixed, refused, blank = _parse_leftovers(job, columns, ok, next_line)
                 if fixed:
                     accepted = pa.concat_tables([accepted, _rows_table(fixed, accepted.schema)])
                 keys.add(pc.cast(accepted.column("kpj"), pa.int64()).to_numpy())
@@ -234,33 +276,88 @@ def copy_columnar(conn, uri, dataset: Dataset, new, load_id, period, ctx, quaran
                 pacsv.write_csv(accepted, buffer, write_options)
                 copy.write(buffer.getbuffer())
                 next_line += batch.num_rows
+                consumed += block_bytes
                 read += batch.num_rows - blank
                 rejected += refused
-                progress.update(read, rejected)
+                job.progress.update(read, rejected)
+                budget.check(read, rejected, consumed, next_line - 1)
             # While COPY drains its queue: KPJs are 11 digits, hence the zero padding.
             repeated = [f"{k:011d}" for k in keys.repeated()]
-        conn.execute(
+        job.conn.execute(
             sql.SQL(
                 "alter table {} alter column _load_id drop default, alter column {} drop default"
-            ).format(new, sql.Identifier(dataset.period_column))
+            ).format(table, sql.Identifier(dataset.period_column))
         )
         src.drain()
         return Copied(read, rejected, src.checksum, src.bytes_read, "csv", repeated)
 
 
-def _line_blocks(stream, size: int):
+def _block_parser(width: int, delimiter: str):
+    """Parses one block of whole lines into a table of strings, one row per line."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    names = [f"c{i}" for i in range(width)]
+    # Blank lines are kept as rows so that row numbers stay line numbers.
+    parse_options = pacsv.ParseOptions(delimiter=delimiter, ignore_empty_lines=False)
+    convert_options = pacsv.ConvertOptions(
+        column_types={n: pa.string() for n in names},
+        strings_can_be_null=False,
+        quoted_strings_can_be_null=False,
+    )
+
+    def parse(block: bytes):
+        def read(**block_size):
+            return pacsv.read_csv(
+                pa.py_buffer(block),
+                read_options=pacsv.ReadOptions(column_names=names, **block_size),
+                parse_options=parse_options,
+                convert_options=convert_options,
+            )
+
+        try:
+            table = read()
+        except pa.ArrowInvalid as exc:
+            if "straddle" not in str(exc):
+                raise
+            table = read(block_size=len(block) + 1)  # a line longer than Arrow's 1 MiB blocks
+        lines = block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
+        if table.num_rows != lines:
+            # A quoted field ran over a line end: row numbers would no longer be lines.
+            raise NotColumnar("a quoted field spans lines")
+        return table
+
+    return parse
+
+
+def _line_blocks(uri: str, stream, size: int, max_line_bytes: int):
     """The stream in blocks of about `size` bytes that end at a line end. One block is
     parsed at a time, which keeps memory flat (Arrow's streaming reader reads ahead
-    as far as the file goes when its consumer is slower than the disk)."""
+    as far as the file goes when its consumer is slower than the disk). A line longer
+    than max_line_bytes refuses the file, naming its line (line 1 is the header)."""
     carry = b""
+    line = 2  # the line the carry starts on
     while chunk := stream.read(size):
         cut = chunk.rfind(b"\n")
         if cut < 0:
             carry += chunk
+            if len(carry) > max_line_bytes:
+                raise ExtractError(
+                    uri,
+                    f"line longer than {max_line_bytes:,} bytes (CAKUPAN_MAX_LINE_BYTES); "
+                    "no valid row comes near that",
+                    line=line,
+                )
             continue
-        yield carry + chunk[: cut + 1]
+        block = carry + chunk[: cut + 1]
+        if block.count(b"\r") != block.count(b"\r\n"):
+            raise NotColumnar("a carriage return inside a line")
+        yield block
+        line += block.count(b"\n")
         carry = chunk[cut + 1 :]
     if carry:
+        if b"\r" in carry.rstrip(b"\r\n"):
+            raise NotColumnar("a carriage return inside a line")
         yield carry
 
 
@@ -296,7 +393,7 @@ def _prefetched(items, depth: int = 2):
         worker.join()
 
 
-def _parse_leftovers(dataset: Dataset, columns, ok, first_line: int, ctx, quarantine):
+def _parse_leftovers(job: LoadJob, columns, ok, first_line: int):
     """Rows the vectorised check did not accept go through the per-row parser.
 
     Returns (rows it accepted as [line, *values], rows refused, blank lines skipped)."""
@@ -314,7 +411,7 @@ def _parse_leftovers(dataset: Dataset, columns, ok, first_line: int, ctx, quaran
             blank += 1
             continue
         line = first_line + index
-        out = _parse_row(dataset, ctx, quarantine, line, values)
+        out = _parse_row(job, line, values)
         if out is None:
             refused += 1
         else:

@@ -4,7 +4,7 @@ import openpyxl
 import pytest
 
 from cakupan.errors import ExtractError
-from cakupan.sources import file_checksum, list_extracts, open_extract
+from cakupan.sources import file_checksum, list_source, open_extract
 
 HEADER = ["a", "b", "c"]
 
@@ -88,8 +88,24 @@ def test_truncated_last_row(tmp_path):
 
 
 def test_list_extracts_sorted_and_filtered(tmp_path):
-    for name in ("b_2025-02.csv", "a_2025-01.csv.gz", "notes.md", "c.xlsx"):
+    for name in ("b_2025-02.csv", "a_2025-01.csv.gz", "notes.md", "c.xlsx", "old_2025-03.xls"):
         (tmp_path / name).write_text("x")
-    names = [p.rsplit("/", 1)[-1] for p in list_extracts(str(tmp_path))]
-    assert names == ["a_2025-01.csv.gz", "b_2025-02.csv", "c.xlsx"]
-    assert list_extracts(str(tmp_path / "missing")) == []
+    (tmp_path / "forged\n2026-01-01 INFO all good_2025-04.csv").write_text("x")
+    (tmp_path / "sub_2025-05.csv").mkdir()
+    (tmp_path / "link_2025-06.csv").symlink_to(tmp_path / "b_2025-02.csv")
+    listing = list_source(str(tmp_path))
+    assert [p.rsplit("/", 1)[-1] for p in listing.extracts] == [
+        "a_2025-01.csv.gz",
+        "b_2025-02.csv",
+        "c.xlsx",
+    ]
+    ignored = dict(listing.ignored)
+    assert "legacy Excel" in ignored["old_2025-03.xls"]
+    assert "not an extract type" in ignored["notes.md"]
+    assert "folder" in ignored["sub_2025-05.csv"] and "symbolic link" in ignored["link_2025-06.csv"]
+    # A newline in a name is shown escaped: it cannot start a log line of its own.
+    (forged,) = [name for name in ignored if name.startswith("forged")]
+    assert forged.startswith("forged\\n") and "control characters" in ignored[forged]
+    assert all("\n" not in name for name, _ in listing.ignored)
+    with pytest.raises(ExtractError, match="missing: source folder does not exist"):
+        list_source(str(tmp_path / "missing"))

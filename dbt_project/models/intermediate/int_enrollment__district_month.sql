@@ -1,4 +1,8 @@
-{{ config(materialized='incremental', unique_key='snapshot_month') }}
+{{ config(
+    materialized='incremental',
+    unique_key='snapshot_month',
+    post_hook=["{{ record_watermark() }}", "{{ drop_vanished_periods('snapshot_month') }}"],
+) }}
 {% set months = changed_periods('enrollment') %}
 
 with enrollment as (

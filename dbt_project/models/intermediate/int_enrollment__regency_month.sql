@@ -1,4 +1,8 @@
-{{ config(materialized='incremental', unique_key='snapshot_month') }}
+{{ config(
+    materialized='incremental',
+    unique_key='snapshot_month',
+    post_hook=["{{ record_watermark() }}", "{{ drop_vanished_periods('snapshot_month') }}"],
+) }}
 -- The only model that scans participant rows, so the only one whose cost grows with the
 -- size of a month: it reads just the months loaded since its last run.
 {% set months = changed_periods('enrollment') %}

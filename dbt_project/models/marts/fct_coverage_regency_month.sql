@@ -1,7 +1,15 @@
-{{ config(materialized='incremental', unique_key='period') }}
+{{ config(
+    materialized='incremental',
+    unique_key='period',
+    post_hook=["{{ record_watermark() }}", "{{ drop_vanished_periods('period') }}"],
+) }}
 -- Each segment's share of the regency's coverage: the segment rates add up to the
 -- regency's coverage_rate in coverage_by_regency.
-{% set months = changed_periods('enrollment') %}
+{% set months = changed_periods(
+    'enrollment',
+    also_when=['working_population', 'population', 'regions'],
+    upstream=ref('int_enrollment__regency_month'),
+) %}
 
 with participants as (
     select

@@ -29,6 +29,11 @@ create table if not exists audit.extract_loads (
     finished_at     timestamptz,
     duration_s      numeric(12, 3)
 );
+-- Added after the first release: bootstrap brings older warehouses up to date.
+alter table audit.extract_loads add column if not exists overrides text[];
+alter table audit.extract_loads add column if not exists commit_xid xid8;
+comment on column audit.extract_loads.overrides is 'Plausibility checks this load was allowed to fail (accept_implausible).';
+comment on column audit.extract_loads.commit_xid is 'Transaction that published the load: news to a transform whose snapshot does not see it.';
 create index if not exists extract_loads_dataset_period on audit.extract_loads (dataset, period, status);
 comment on table audit.extract_loads is 'One row per extract load attempt: source, checksum, row counts, run id, timings.';
 
@@ -114,6 +119,30 @@ create table if not exists audit.quality_runs (
 );
 create index if not exists quality_runs_run on audit.quality_runs (run_id);
 comment on table audit.quality_runs is 'One row per GX suite per gate run: success and the failed expectations (critical and warning).';
+
+-- Incremental dbt models: the snapshot each one last read. A load is news to a model
+-- when its commit_xid is not visible in that snapshot, whatever the order of load ids.
+create table if not exists audit.transform_watermarks (
+    model                text primary key,
+    snapshot             pg_snapshot,  -- null until the model's first successful run
+    candidate_snapshot   pg_snapshot,  -- set at compile time, kept if the model's run commits
+    candidate_invocation text not null,
+    updated_at           timestamptz not null default now()
+);
+comment on table audit.transform_watermarks is 'The database snapshot each incremental dbt model last read its changed periods from.';
+
+-- The periods each raw table holds now, from the catalog (no scan): incremental models
+-- drop the periods that left raw.
+create or replace view audit.raw_partitions as
+select
+    parent.relname as table_name,
+    substring(pg_get_expr(part.relpartbound, part.oid) from $re$IN \('?([^')]*)'?\)$re$) as period
+from pg_inherits
+join pg_class parent on parent.oid = pg_inherits.inhparent
+join pg_class part on part.oid = pg_inherits.inhrelid
+join pg_namespace ns on ns.oid = parent.relnamespace
+where ns.nspname = 'raw';
+comment on view audit.raw_partitions is 'One row per raw partition: table and the period it holds.';
 
 create table if not exists audit.publications (
     publication_id bigserial primary key,
