@@ -1,6 +1,7 @@
 """Population side: Kemendagri regions, population per region, working population.
 
-Regions first, because every other extract is checked against their codes.
+Regions first, because every other extract is checked against their codes (a refused
+regions file does not stop the others: they are checked against the edition in use).
 Each load replaces its period's partition in raw and updates its Asset.
 """
 
@@ -34,9 +35,11 @@ from cakupan.dag_defaults import DEFAULT_ARGS
 def cakupan_ingest_population():
     previous = None
     for dataset in ("regions", "population", "working_population"):
-        # none_failed: an upstream load with nothing new to do is skipped, not a failure.
+        # all_done: after the previous dataset's loads, whatever their outcome. A refused
+        # regions edition leaves the one in use as the reference, which the other
+        # extracts are still checked against.
         uris = task(
-            airflow_tasks.find_new_extracts, task_id=f"find_{dataset}", trigger_rule="none_failed"
+            airflow_tasks.find_new_extracts, task_id=f"find_{dataset}", trigger_rule="all_done"
         )(dataset=dataset)
         loads = (
             task(

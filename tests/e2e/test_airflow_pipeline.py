@@ -23,9 +23,13 @@ def local(tmp_path_factory):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "CAKUPAN"))}
     env.update(CAKUPAN_LOCAL_DIR=str(local_dir), AIRFLOW__CORE__LOAD_EXAMPLES="False")
 
-    def run(*args, check=True):
+    def run(*args, check=True, extra_env=None):
         proc = subprocess.run(
-            [CAKUPAN, *args], env=env, capture_output=True, text=True, timeout=600
+            [CAKUPAN, *args],
+            env={**env, **(extra_env or {})},
+            capture_output=True,
+            text=True,
+            timeout=600,
         )
         if check and proc.returncode != 0:
             raise AssertionError(
@@ -118,3 +122,90 @@ def test_bad_resend_fails_the_run_and_changes_nothing(local):
             ).fetchone()[0]
             == "failed"
         )
+
+
+def test_hostile_files_of_every_dataset_leak_nothing(local, tmp_path):
+    """Hostile extracts of each dataset, through real DAG runs: every one is refused, the
+    published marts do not change, and no planted NIK, name or birth date is anywhere a
+    run writes to: warehouse tables (quarantine and audit included), the PostgreSQL log,
+    task logs, GX Data Docs, dbt artifacts."""
+    from cakupan.contracts import POPULATION, REGIONS, WORKING_POPULATION
+    from tests import hostile
+
+    run, dsn, local_dir = local
+    with psycopg.connect(dsn) as conn:
+        published = table_checksum(conn, "marts.coverage_by_regency")
+    folders = {name: tmp_path / name for name in ("regions", "population", "wp", "enrollment")}
+    for folder in folders.values():
+        folder.mkdir()
+    hostile.reference_with_niks(folders["regions"] / "kemendagri_2024_regions.csv", REGIONS)
+    reference = Path(__file__).resolve().parents[2] / "sample_data" / "reference"
+    lines = (reference / "kemendagri_2025_regions.csv").read_text().splitlines(keepends=True)
+    (folders["regions"] / "kemendagri_2026_regions.csv").write_text("".join(lines[:7]))
+    hostile.reference_with_niks(
+        folders["population"] / "kemendagri_2024_population_by_region.csv", POPULATION
+    )
+    hostile.reference_with_niks(
+        folders["wp"] / "working_population_2024-S2.csv", WORKING_POPULATION
+    )
+    enrollment = folders["enrollment"]
+    hostile.swapped_columns(enrollment / "enrollment_2025-03.csv.gz")
+    hostile.header_missing(enrollment / "enrollment_2025-04.csv")
+    hostile.ragged_row(enrollment / "enrollment_2025-05.csv", n=10)
+    hostile.impossible_dates(enrollment / "enrollment_2025-06.csv", n=20)
+
+    outputs = []
+    sources = {
+        "CAKUPAN_SOURCE_REGIONS": str(folders["regions"]),
+        "CAKUPAN_SOURCE_POPULATION": str(folders["population"]),
+        "CAKUPAN_SOURCE_WORKING_POPULATION": str(folders["wp"]),
+        "CAKUPAN_SOURCE_ENROLLMENT": str(folders["enrollment"]),
+    }
+    for dag in ("cakupan_ingest_population", "cakupan_ingest_enrollment"):
+        out = run("airflow", "dags", "test", dag, check=False, extra_env=sources)
+        logs = out.stdout + out.stderr
+        assert "state=failed" in logs and "Extract refused" in logs, logs[-3000:]
+        outputs.append(logs)
+    hostile_files = sorted(p.name for folder in folders.values() for p in folder.iterdir())
+    with psycopg.connect(dsn) as conn:
+        refusals = dict(
+            conn.execute(
+                "select file_name, status from audit.extract_loads where file_name = any(%s)",
+                (hostile_files,),
+            )
+        )
+        quarantined = conn.execute("select count(*) from quarantine.rejected_rows").fetchone()[0]
+    assert refusals == dict.fromkeys(hostile_files, "failed") and quarantined > 40
+
+    out = run("airflow", "dags", "test", "cakupan_transform")
+    outputs.append(out.stdout + out.stderr)
+    assert "state=success" in outputs[-1]
+    with psycopg.connect(dsn) as conn:
+        assert table_checksum(conn, "marts.coverage_by_regency") == published
+        tables = conn.execute(
+            """select table_schema, table_name from information_schema.tables
+               where table_schema not in ('pg_catalog', 'information_schema')"""
+        ).fetchall()
+        warehouse = "\n".join(
+            repr(row)
+            for schema, table in tables
+            for row in conn.execute(f'select * from "{schema}"."{table}"')
+        )
+    root = Path(__file__).resolve().parents[2]
+    places = {"warehouse tables": warehouse, "dags test output": "\n".join(outputs)}
+    for label, folder in [
+        ("PostgreSQL log", local_dir / "pgdata"),
+        ("Airflow task logs", local_dir / "airflow" / "logs"),
+        ("GX Data Docs", root / "expectations" / "gx" / "uncommitted"),
+        ("dbt target", root / "dbt_project" / "target"),
+    ]:
+        files = [p for p in folder.rglob("*") if p.is_file() and p.suffix not in (".so",)]
+        if label == "PostgreSQL log":
+            files = [folder / "log"]
+        places[label] = "\n".join(p.read_bytes().decode("utf-8", "replace") for p in files)
+    assert places["PostgreSQL log"] and places["GX Data Docs"]
+    found = {
+        label: [value for value in hostile.PLANTED if value in text]
+        for label, text in places.items()
+    }
+    assert found == {label: [] for label in places}
