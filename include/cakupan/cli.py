@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from cakupan.config import PROJECT_ROOT, settings
+from cakupan.errors import ConfigurationError
 
 
 def _warehouse_up(args) -> int:
@@ -97,6 +98,30 @@ def _load(args) -> int:
     print(
         f"load {r.load_id}: {r.file_name} ({r.period}) read {r.rows_read:,} loaded "
         f"{r.rows_loaded:,} rejected {r.rows_rejected:,} in {r.seconds:.1f} s"
+    )
+    return 0
+
+
+def _withdraw(args) -> int:
+    from cakupan.contracts import DATASETS
+    from cakupan.partitions import withdraw_period
+    from cakupan.warehouse import bootstrap, connect
+
+    dataset = DATASETS[args.dataset]
+    period = dataset.period_from_file(f"_{args.period}_")
+    if period is None:
+        raise ConfigurationError(
+            f"{args.period!r} is not a {dataset.name} period; e.g. "
+            f"{dataset.period_from_file(dataset.period_example)}"
+        )
+    with connect() as conn:
+        bootstrap(conn)
+        rows = withdraw_period(conn, dataset, period, args.reason)
+    if rows < 0:
+        raise ConfigurationError(f"raw.{dataset.table} holds no period {period}")
+    print(
+        f"withdrawn: {rows:,} rows of raw.{dataset.table} for {period}. The marts drop it at "
+        "the next transform: `cakupan airflow dags trigger cakupan_transform`"
     )
     return 0
 
@@ -220,6 +245,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ld.set_defaults(func=_load)
 
+    wd = sub.add_parser(
+        "withdraw", help="remove a period that should not have been loaded from raw (audited)"
+    )
+    wd.add_argument("dataset", choices=list(DATASETS), help="which extract")
+    wd.add_argument("period", help="the period: 2025-01 (month), 2025-S1 (semester), 2025 (year)")
+    wd.add_argument("--reason", required=True, help="why, recorded in audit.extract_loads.error")
+    wd.set_defaults(func=_withdraw)
+
     af = sub.add_parser("airflow", help="run the airflow CLI on the local set-up")
     af.add_argument("airflow_args", nargs=argparse.REMAINDER)
     af.set_defaults(func=_airflow)
@@ -293,9 +326,12 @@ def operator_message(exc: BaseException) -> str | None:
     import psycopg
 
     from cakupan.errors import ConfigurationError, ExtractError
-    from cakupan.privacy import clean_text
+    from cakupan.privacy import clean_text, safe_text
 
-    first_line = clean_text(str(exc).strip().splitlines()[0] if str(exc).strip() else "")
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    # Our own messages quote no row data; a library's (a database error) might.
+    ours = isinstance(exc, (ConfigurationError, ExtractError))
+    first_line = safe_text(text) if ours else clean_text(text)
     if isinstance(exc, psycopg.errors.InsufficientPrivilege):
         return (
             f"permission denied in the warehouse: {first_line}; connect as a role allowed to "
@@ -307,9 +343,9 @@ def operator_message(exc: BaseException) -> str | None:
             "`make warehouse` (or `cakupan warehouse up`), or check CAKUPAN_WAREHOUSE_DSN"
         )
     if isinstance(exc, FileNotFoundError):
-        return f"file not found: {clean_text(str(exc.filename or first_line))}"
+        return f"file not found: {safe_text(str(exc.filename or first_line))}"
     if isinstance(exc, PermissionError):
-        return f"permission denied: {clean_text(str(exc.filename or first_line))}"
+        return f"permission denied: {safe_text(str(exc.filename or first_line))}"
     if isinstance(exc, (ConfigurationError, ExtractError, RuntimeError)):
         return first_line
     return None

@@ -123,6 +123,25 @@ def _tokens(niks: pa.Array, pseudonymiser: NikPseudonymiser) -> pa.Array:
     return pa.StringArray.from_buffers(n, pa.py_buffer(token_offsets), pa.py_buffer(data))
 
 
+_HEX_VALUE = np.zeros(256, np.uint64)
+_HEX_VALUE[ord("0") : ord("9") + 1] = np.arange(10, dtype=np.uint64)
+_HEX_VALUE[ord("a") : ord("f") + 1] = np.arange(10, 16, dtype=np.uint64)
+_NIBBLE_SHIFTS = np.arange(60, -4, -4, dtype=np.uint64)
+
+
+def token_keys(tokens: pa.Array) -> np.ndarray:
+    """The first 16 hex digits of each token as an int64: a key for finding NIKs that
+    repeat within a month without keeping the tokens (a shared key is then confirmed
+    on the full token in SQL)."""
+    n = len(tokens)
+    if n == 0:
+        return np.empty(0, np.int64)
+    offsets = np.frombuffer(tokens.buffers()[1], np.int32, n + 1, tokens.offset * 4)
+    data = np.frombuffer(tokens.buffers()[2], np.uint8)
+    digits = data[offsets[:-1, None] + np.arange(16, dtype=np.int32)]
+    return np.bitwise_or.reduce(_HEX_VALUE[digits] << _NIBBLE_SHIFTS, axis=1).view(np.int64)
+
+
 def _empty_or(column: pa.Array, valid: pa.Array) -> pa.Array:
     return pc.or_(pc.equal(column, ""), valid)
 

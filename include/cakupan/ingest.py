@@ -15,7 +15,7 @@ from cakupan.loader import (
     load_extract,
     mark_abandoned_loads,
 )
-from cakupan.privacy import clean_text
+from cakupan.privacy import safe_text
 from cakupan.sources import file_checksum, file_name, list_source
 from cakupan.warehouse import bootstrap, connect
 
@@ -32,7 +32,7 @@ def _extracts_by_period(dataset_name: str) -> tuple[str, dict[str | None, list[s
     by_period: dict[str | None, list[str]] = defaultdict(list)
     for uri in listing.extracts:
         by_period[dataset.period_from_file(file_name(uri))].append(uri)
-    return clean_text(source), by_period
+    return safe_text(source), by_period
 
 
 def find_new_extracts(dsn: str, dataset_name: str, force: bool = False) -> list[str]:
@@ -48,7 +48,7 @@ def find_new_extracts(dsn: str, dataset_name: str, force: bool = False) -> list[
         mark_abandoned_loads(conn)
         for period, uris in sorted(by_period.items(), key=lambda item: str(item[0])):
             if period is not None and len(uris) > 1:
-                names = ", ".join(clean_text(file_name(u)) for u in uris)
+                names = ", ".join(safe_text(file_name(u)) for u in uris)
                 log.error("%s: %d files for period %s: %s", dataset_name, len(uris), period, names)
                 todo += uris
                 continue
@@ -56,7 +56,7 @@ def find_new_extracts(dsn: str, dataset_name: str, force: bool = False) -> list[
                 published = current_checksum(conn, dataset, period) if period else None
                 if not force and published and file_checksum(uri) == published:
                     log.info(
-                        "%s: unchanged since its last load, skipped", clean_text(file_name(uri))
+                        "%s: unchanged since its last load, skipped", safe_text(file_name(uri))
                     )
                     continue
                 todo.append(uri)

@@ -23,9 +23,14 @@ from cakupan import readers
 from cakupan.config import settings
 from cakupan.contracts import DATASETS, Dataset, Regions, RowContext
 from cakupan.errors import ExtractError
-from cakupan.partitions import partition_name, quarantine_duplicates, swap_partition
+from cakupan.partitions import (
+    partition_name,
+    quarantine_duplicates,
+    repeated_nik_rows,
+    swap_partition,
+)
 from cakupan.plausibility import check_period, edition_faults
-from cakupan.privacy import clean_text
+from cakupan.privacy import clean_text, safe_text
 from cakupan.pseudonymise import NikPseudonymiser
 from cakupan.quarantine import Quarantine, TooManyRejected
 from cakupan.sources import file_name
@@ -115,8 +120,8 @@ def _open_audit(conn, dataset: Dataset, uri: str, period: str | None, run: RunIn
                values (%s, %s, %s, %s, 'running', %s, %s, %s) returning load_id""",
             (
                 dataset.name,
-                clean_text(uri),
-                clean_text(file_name(uri)),
+                safe_text(uri),
+                safe_text(file_name(uri)),
                 period,
                 run.run_id,
                 run.dag_id,
@@ -172,7 +177,7 @@ def load_extract(
     dataset = DATASETS[dataset_name]
     run = run or RunInfo()
     options = options or LoadOptions()
-    name = clean_text(file_name(uri))
+    name = safe_text(file_name(uri))
     period = dataset.period_from_file(file_name(uri))
     pseudonymiser = NikPseudonymiser(key) if dataset.needs_key else None
     config = settings()
@@ -190,7 +195,7 @@ def load_extract(
                     f"{dataset.period_example}",
                 )
             if options.conflicts:
-                others = ", ".join(clean_text(file_name(u)) for u in options.conflicts)
+                others = ", ".join(safe_text(file_name(u)) for u in options.conflicts)
                 raise ExtractError(
                     uri,
                     f"other file(s) in the source for the same period {period}: {others}; "
@@ -226,7 +231,8 @@ def load_extract(
             conn.rollback()
             if isinstance(exc, TooManyRejected):
                 counts.update(read=exc.read, rejected=exc.rejected)
-            error = clean_text(str(exc))
+            # Our own messages quote no row data; anything else might.
+            error = (safe_text if isinstance(exc, ExtractError) else clean_text)(str(exc))
             _fail_audit(dsn, load_id, error, counts)
             log.error("load %s of %s failed: %s", load_id, name, error)
             if isinstance(exc, ExtractError):
@@ -283,6 +289,16 @@ def _load_rows(job, staging: str, partition: str, options: LoadOptions, counts, 
                     conn, dataset, job.table, quarantine, copied.repeated_keys
                 )
             counts["rejected"] = rejected
+            repeated_niks = None
+            if dataset.needs_key:
+                repeated_niks = repeated_nik_rows(conn, job.table, copied.repeated_token_keys)
+                if repeated_niks:
+                    # Counted as separate participants (one per KPJ), and flagged here.
+                    log.warning(
+                        "%s: %s row(s) share their NIK with an earlier row under another KPJ",
+                        job.name,
+                        f"{repeated_niks:,}",
+                    )
             quarantine.flush()
             job.budget(None).final(read, rejected)
             faults = edition_faults(conn, dataset, job.table, job.period, settings())
@@ -305,7 +321,8 @@ def _load_rows(job, staging: str, partition: str, options: LoadOptions, counts, 
             conn.execute(
                 """update audit.extract_loads set status = 'loaded', checksum_sha256 = %s,
                      bytes = %s, file_format = %s, rows_read = %s, rows_loaded = %s,
-                     rows_rejected = %s, key_fingerprint = %s, overrides = %s,
+                     rows_rejected = %s, rows_repeated_nik = %s, key_fingerprint = %s,
+                     overrides = %s,
                      commit_xid = pg_current_xact_id(), finished_at = now(), duration_s = %s
                    where load_id = %s""",
                 (
@@ -315,6 +332,7 @@ def _load_rows(job, staging: str, partition: str, options: LoadOptions, counts, 
                     read,
                     loaded,
                     rejected,
+                    repeated_niks,
                     job.ctx.pseudonymiser.fingerprint if job.ctx.pseudonymiser else None,
                     overrides,
                     round(seconds, 3),

@@ -81,3 +81,40 @@ def swap_partition(conn, dataset: Dataset, period: str, staging: str, part: str)
         )
     )
     conn.execute(sql.SQL("analyze raw.{}").format(ident(part)))
+
+
+def repeated_nik_rows(conn, table, token_keys: list[int] | None) -> int:
+    """Rows whose NIK token already appeared in the table under another KPJ (one person,
+    two participant numbers). `token_keys`: the token keys known to repeat (columnar
+    reader), so only those rows are read; None: count over the whole table."""
+    where = sql.SQL("")
+    if token_keys is not None:
+        if not token_keys:
+            return 0
+        prefixes = [f"{k & (2**64 - 1):016x}" for k in token_keys]
+        where = sql.SQL("where left(nik_token, 16) = any({})").format(sql.Literal(prefixes))
+    return conn.execute(
+        sql.SQL("select count(*) - count(distinct nik_token) from {} {}").format(table, where)
+    ).fetchone()[0]
+
+
+def withdraw_period(conn, dataset: Dataset, period: str, reason: str) -> int:
+    """Remove a period's partition from raw (a file that should never have been loaded);
+    its loads become 'withdrawn' in the audit. Returns the rows removed. The incremental
+    models drop the period at their next run (dbt macro drop_vanished_periods)."""
+    part = sql.Identifier(partition_name(dataset, period))
+    with conn.transaction():
+        exists = conn.execute(
+            "select to_regclass(%s) is not null", (f"raw.{partition_name(dataset, period)}",)
+        ).fetchone()[0]
+        if not exists:
+            return -1
+        rows = conn.execute(sql.SQL("select count(*) from raw.{}").format(part)).fetchone()[0]
+        conn.execute(sql.SQL("drop table raw.{}").format(part))
+        conn.execute(
+            """update audit.extract_loads set status = 'withdrawn',
+                 error = coalesce(error || '; ', '') || %s
+               where dataset = %s and period = %s and status = 'loaded'""",
+            (f"withdrawn: {reason}", dataset.name, period),
+        )
+    return rows

@@ -37,12 +37,16 @@ def _escape_control(text: str) -> str:
     return _CONTROL.sub(lambda m: repr(m[0])[1:-1], text)
 
 
+def safe_text(text: str) -> str:
+    """A file name, URI or message of our own, safe to print, log and store: NIK-shaped
+    numbers withheld, control characters escaped (one line, whatever the input)."""
+    return _escape_control(NIK_SHAPED.sub(WITHHELD_DIGITS, text))
+
+
 def clean_text(text: str) -> str:
-    """A message or name safe to print, log and store: NIK-shaped numbers and dates
-    withheld, control characters escaped (one line, whatever the input)."""
-    text = NIK_SHAPED.sub(WITHHELD_DIGITS, text)
-    text = _DATE_SHAPED.sub(WITHHELD_DATE, text)
-    return _escape_control(text)
+    """Text that may carry row data (values, header cells, a library's error message):
+    as safe_text, and dates withheld too."""
+    return safe_text(_DATE_SHAPED.sub(WITHHELD_DATE, text))
 
 
 def shape(value: str) -> str:

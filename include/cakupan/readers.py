@@ -47,6 +47,8 @@ class Copied:
     format: str
     # Unique-key values seen more than once, when the reader could tell; None: unknown.
     repeated_keys: list[str] | None = None
+    # Token keys (columnar.token_keys) seen more than once; None: unknown.
+    repeated_token_keys: list[int] | None = None
 
 
 class BoundedQueuedWriter(QueuedLibpqWriter):
@@ -226,7 +228,7 @@ def copy_columnar(job: LoadJob) -> Copied:
     import pyarrow.compute as pc
     import pyarrow.csv as pacsv
 
-    from cakupan.columnar import BatchContext, check_enrollment
+    from cakupan.columnar import BatchContext, check_enrollment, token_keys
 
     dataset, table = job.dataset, job.table
     with open_csv_stream(job.uri, job.max_line_bytes) as src:
@@ -259,9 +261,10 @@ def copy_columnar(job: LoadJob) -> Copied:
         statement = sql.SQL("copy {} ({}) from stdin with (format csv, freeze)").format(
             table, copy_cols
         )
-        # Repeated KPJs are found from the keys as they pass, not by a scan of the table.
+        # Repeated KPJs and NIKs are found from keys as they pass, not by scans of the table.
         with (
             RepeatedKeys() as keys,
+            RepeatedKeys() as nik_keys,
             copy_from_stdin(cur, statement, writer=BoundedQueuedWriter(cur)) as copy,
         ):
             blocks = _line_blocks(job.uri, src.stream, COLUMNAR_BLOCK_BYTES, job.max_line_bytes)
@@ -272,6 +275,7 @@ def copy_columnar(job: LoadJob) -> Copied:
                 if fixed:
                     accepted = pa.concat_tables([accepted, _rows_table(fixed, accepted.schema)])
                 keys.add(pc.cast(accepted.column("kpj"), pa.int64()).to_numpy())
+                nik_keys.add(token_keys(accepted.column("nik_token").combine_chunks()))
                 buffer = io.BytesIO()
                 pacsv.write_csv(accepted, buffer, write_options)
                 copy.write(buffer.getbuffer())
@@ -283,13 +287,14 @@ def copy_columnar(job: LoadJob) -> Copied:
                 budget.check(read, rejected, consumed, next_line - 1)
             # While COPY drains its queue: KPJs are 11 digits, hence the zero padding.
             repeated = [f"{k:011d}" for k in keys.repeated()]
+            repeated_niks = nik_keys.repeated()
         job.conn.execute(
             sql.SQL(
                 "alter table {} alter column _load_id drop default, alter column {} drop default"
             ).format(table, sql.Identifier(dataset.period_column))
         )
         src.drain()
-        return Copied(read, rejected, src.checksum, src.bytes_read, "csv", repeated)
+        return Copied(read, rejected, src.checksum, src.bytes_read, "csv", repeated, repeated_niks)
 
 
 def _block_parser(width: int, delimiter: str):

@@ -24,7 +24,7 @@ from pathlib import PurePosixPath
 import fsspec
 
 from cakupan.errors import ExtractError
-from cakupan.privacy import NIK_SHAPED, clean_text
+from cakupan.privacy import clean_text, safe_text
 
 EXTENSIONS = (".csv", ".csv.gz", ".txt", ".txt.gz", ".xlsx")
 GZIP_MAGIC = b"\x1f\x8b"
@@ -62,7 +62,7 @@ def _ignored_reason(entry: dict) -> str | None:
         return "a folder (extracts are read from the source folder itself, not below it)"
     if entry.get("type") != "file":
         return "not a regular file"
-    if clean_text(name) != name or NIK_SHAPED.search(name):
+    if safe_text(name) != name:
         return "its name holds control characters or a long number; rename it"
     if name.lower().endswith(".xls"):
         return "legacy Excel (.xls) is not read: save it as .xlsx or CSV"
@@ -84,7 +84,7 @@ def list_source(source_uri: str) -> Listing:
     for entry in fs.ls(path, detail=True):
         why = _ignored_reason(entry)
         if why:
-            ignored.append((clean_text(file_name(entry["name"])), why))
+            ignored.append((safe_text(file_name(entry["name"])), why))
         else:
             extracts.append(_full_uri(fs, entry["name"]))
     return Listing(sorted(extracts, key=file_name), sorted(ignored))

@@ -499,3 +499,26 @@ def test_cli_turns_operator_mistakes_into_one_line(tmp_path):
     assert proc.stderr.strip() == (
         "cakupan: error: CAKUPAN_MAX_REJECT_RATIO must be a number, 0 to 1; got 'lots'"
     )
+
+
+@pytest.mark.parametrize("reader", ["columnar", "per_row"])
+def test_one_nik_under_two_kpjs_is_flagged(dsn, key, tmp_path, monkeypatch, reader):
+    if reader == "per_row":
+        from cakupan import readers
+
+        def refuse(job):
+            raise readers.NotColumnar("forced for the test")
+
+        monkeypatch.setattr(readers, "copy_columnar", refuse)
+    rows = [person(i) for i in range(30)]
+    rows.append(person(77, nik=rows[4]["nik"]))  # same person, another KPJ
+    rows.append(person(78, nik=rows[4]["nik"]))
+    path = write_csv(tmp_path / "enrollment_2025-01.csv", rows)
+    result = load_extract(dsn, "enrollment", str(path), key=key)
+    assert result.rows_loaded == 32
+    with psycopg.connect(dsn) as conn:
+        (repeated,) = conn.execute(
+            "select rows_repeated_nik from audit.extract_loads where load_id = %s",
+            (result.load_id,),
+        ).fetchone()
+    assert repeated == 2

@@ -30,8 +30,24 @@ create table if not exists audit.extract_loads (
     duration_s      numeric(12, 3)
 );
 -- Added after the first release: bootstrap brings older warehouses up to date.
+do $$
+begin
+    -- 'withdrawn': an operator removed the period's partition (cakupan withdraw).
+    if not exists (
+        select 1 from pg_constraint
+        where conname = 'extract_loads_status_check'
+          and pg_get_constraintdef(oid) like '%withdrawn%'
+    ) then
+        alter table audit.extract_loads drop constraint if exists extract_loads_status_check;
+        alter table audit.extract_loads add constraint extract_loads_status_check
+            check (status in ('running', 'loaded', 'failed', 'withdrawn'));
+    end if;
+end
+$$;
 alter table audit.extract_loads add column if not exists overrides text[];
 alter table audit.extract_loads add column if not exists commit_xid xid8;
+alter table audit.extract_loads add column if not exists rows_repeated_nik bigint;
+comment on column audit.extract_loads.rows_repeated_nik is 'Rows whose NIK appeared earlier in the file under another KPJ (one person, two participant numbers): flagged here; the marts count participants, one per KPJ.';
 comment on column audit.extract_loads.overrides is 'Plausibility checks this load was allowed to fail (accept_implausible).';
 comment on column audit.extract_loads.commit_xid is 'Transaction that published the load: news to a transform whose snapshot does not see it.';
 create index if not exists extract_loads_dataset_period on audit.extract_loads (dataset, period, status);
