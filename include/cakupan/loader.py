@@ -17,18 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
-from psycopg import sql
 
 from cakupan import readers
 from cakupan.config import settings
 from cakupan.contracts import DATASETS, Dataset, Regions, RowContext
 from cakupan.errors import ExtractError
-from cakupan.partitions import (
-    partition_name,
-    quarantine_duplicates,
-    repeated_nik_rows,
-    swap_partition,
-)
+from cakupan.partitions import StagingTable
 from cakupan.plausibility import check_period, edition_faults
 from cakupan.privacy import clean_text, safe_text
 from cakupan.pseudonymise import NikPseudonymiser
@@ -210,23 +204,20 @@ def load_extract(
                 regions=regions,
                 pseudonymiser=pseudonymiser,
             )
-            partition = partition_name(dataset, period)
-            staging = f"{partition}__load_{load_id}"
             job = readers.LoadJob(
-                conn=conn,
                 uri=uri,
                 name=name,
                 dataset=dataset,
                 load_id=load_id,
                 period=period,
-                table=sql.SQL(".").join([sql.Identifier("raw"), sql.Identifier(staging)]),
+                staging=StagingTable(conn, dataset, period, load_id),
                 ctx=ctx,
                 quarantine=Quarantine(dsn, load_id, name, dataset, config.max_quarantine_rows),
                 progress=readers.Progress(name, started),
                 max_line_bytes=config.max_line_bytes,
                 max_reject_ratio=config.max_reject_ratio,
             )
-            result = _load_rows(job, staging, partition, options, counts, started)
+            result = _load_rows(job, options, counts, started)
         except Exception as exc:
             conn.rollback()
             if isinstance(exc, TooManyRejected):
@@ -256,14 +247,16 @@ class LoadFailed(RuntimeError):
     cleaned of personal data, the original exception is not chained (it may quote rows)."""
 
 
-def _load_rows(job, staging: str, partition: str, options: LoadOptions, counts, started):
-    dataset, quarantine, conn = job.dataset, job.quarantine, job.conn
+def _load_rows(job: readers.LoadJob, options: LoadOptions, counts: dict, started: float):
+    dataset, quarantine, staging = job.dataset, job.quarantine, job.staging
+    conn = staging.conn
     try:
         with conn.transaction():
             copied = None
             if dataset.columnar:
                 try:
                     with conn.transaction():  # a savepoint, rolled back if we fall back
+                        staging.create()
                         copied = readers.copy_columnar(job)
                 except readers.columnar_fallback_errors() as exc:
                     log.warning(
@@ -273,6 +266,7 @@ def _load_rows(job, staging: str, partition: str, options: LoadOptions, counts, 
                     )
                     quarantine.discard()
             if copied is None:
+                staging.create()
                 copied = readers.copy_per_row(job)
             read, rejected = copied.read, copied.rejected
             counts.update(
@@ -285,13 +279,11 @@ def _load_rows(job, staging: str, partition: str, options: LoadOptions, counts, 
             if read == 0:
                 raise ExtractError(job.uri, "file has a header but no data rows")
             if copied.repeated_keys != []:
-                rejected += quarantine_duplicates(
-                    conn, dataset, job.table, quarantine, copied.repeated_keys
-                )
+                rejected += staging.drop_repeated_keys(quarantine, copied.repeated_keys)
             counts["rejected"] = rejected
             repeated_niks = None
             if dataset.needs_key:
-                repeated_niks = repeated_nik_rows(conn, job.table, copied.repeated_token_keys)
+                repeated_niks = staging.repeated_nik_rows(copied.repeated_token_keys)
                 if repeated_niks:
                     # Counted as separate participants (one per KPJ), and flagged here.
                     log.warning(
@@ -301,7 +293,7 @@ def _load_rows(job, staging: str, partition: str, options: LoadOptions, counts, 
                     )
             quarantine.flush()
             job.budget(None).final(read, rejected)
-            faults = edition_faults(conn, dataset, job.table, job.period, settings())
+            faults = edition_faults(conn, dataset, staging.ident, job.period, settings())
             if faults and not options.accept_implausible:
                 raise ExtractError(
                     job.uri,
@@ -313,7 +305,7 @@ def _load_rows(job, staging: str, partition: str, options: LoadOptions, counts, 
             counts["overrides"] = overrides
             if overrides:
                 log.warning("%s: loaded despite %s (accept_implausible)", job.name, overrides)
-            swap_partition(conn, dataset, job.period, staging, partition)
+            staging.swap()
             loaded = read - rejected
             seconds = time.monotonic() - started
             # commit_xid: the transform's watermark is the snapshot it read, and this load

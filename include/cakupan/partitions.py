@@ -7,6 +7,9 @@ duplicates, and readers see the old partition or the new one, never a mix.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from psycopg import sql
 
 from cakupan.contracts import Dataset
@@ -17,85 +20,120 @@ def partition_name(dataset: Dataset, period: str) -> str:
     return f"{dataset.table}_p{period.replace('-', '_').lower()}"
 
 
-def create_staging(conn, dataset: Dataset, new, period: str) -> None:
-    """The table the rows are COPYed into, later attached as the period's partition.
-    Its period check is added while it is empty: ATTACH then trusts it without a scan,
-    and adding it after the load would scan every row once more."""
-    ident = sql.Identifier
-    target = sql.SQL("raw.{}").format(ident(dataset.table))
-    conn.execute(sql.SQL("create table {} (like {} including defaults)").format(new, target))
-    conn.execute(
-        sql.SQL("alter table {} add constraint {} check ({} = {})").format(
-            new,
-            ident(f"{partition_name(dataset, period)}_period"),
-            ident(dataset.period_column),
-            sql.Literal(period),
+class StagingTable:
+    """The table one load COPYs its rows into, which then replaces the period's partition.
+    The one owner of its name, its creation, the removal of repeated keys and the swap."""
+
+    def __init__(self, conn, dataset: Dataset, period: str, load_id: int):
+        self.conn, self.dataset, self.period, self.load_id = conn, dataset, period, load_id
+        self.partition = partition_name(dataset, period)
+        self.name = f"{self.partition}__load_{load_id}"
+        self.ident = sql.Identifier("raw", self.name)
+
+    def create(self) -> None:
+        """An empty table shaped like the raw table. Its period check is added while it
+        is empty: ATTACH then trusts it without a scan, and adding it after the load
+        would scan every row once more."""
+        ident = sql.Identifier
+        self.conn.execute(
+            sql.SQL("create table {} (like {} including defaults)").format(
+                self.ident, ident("raw", self.dataset.table)
+            )
         )
-    )
-
-
-def quarantine_duplicates(
-    conn, dataset: Dataset, table, quarantine: Quarantine, only: list[str] | None = None
-) -> int:
-    """Keep the first row of each unique key; later ones go to quarantine. Set-based.
-    `only`: the key values already known to repeat (single-column keys), to skip a full scan."""
-    key = sql.SQL(", ").join(sql.Identifier(c) for c in dataset.unique_key)
-    key_text = sql.SQL(" || '/' || ").join(
-        sql.SQL("{}::text").format(sql.Identifier(c)) for c in dataset.unique_key
-    )
-    where = sql.SQL("")
-    if only is not None:
-        where = sql.SQL("where {} = any({})").format(
-            sql.Identifier(dataset.unique_key[0]), sql.Literal(only)
+        self.conn.execute(
+            sql.SQL("alter table {} add constraint {} check ({} = {})").format(
+                self.ident,
+                ident(f"{self.partition}_period"),
+                ident(self.dataset.period_column),
+                sql.Literal(self.period),
+            )
         )
-    dupes = conn.execute(
-        sql.SQL(
-            """with ranked as (
-                 select ctid, _line, {key_text} as key_value,
-                        first_value(_line) over w as first_line,
-                        row_number() over w as n
-                 from {table} {where}
-                 window w as (partition by {key} order by _line)
-               ), removed as (
-                 delete from {table} t using ranked r
-                 where t.ctid = r.ctid and r.n > 1
-                 returning r._line, r.key_value, r.first_line
-               )
-               select _line, key_value, first_line from removed order by _line"""
-        ).format(key_text=key_text, table=table, key=key, where=where)
-    ).fetchall()
-    label = "/".join(dataset.unique_key)
-    for line, value, first_line in dupes:
-        quarantine.add(line, label, f"duplicate {label} (first seen at line {first_line})", value)
-    return len(dupes)
 
-
-def swap_partition(conn, dataset: Dataset, period: str, staging: str, part: str) -> None:
-    ident = sql.Identifier
-    new = sql.SQL("raw.{}").format(ident(staging))
-    conn.execute(sql.SQL("drop table if exists raw.{}").format(ident(part)))
-    conn.execute(sql.SQL("alter table {} rename to {}").format(new, ident(part)))
-    conn.execute(
-        sql.SQL("alter table raw.{} attach partition raw.{} for values in ({})").format(
-            ident(dataset.table), ident(part), sql.Literal(period)
+    @contextmanager
+    def load_and_period_defaults(self) -> Iterator[None]:
+        """The load id and period are the same on every row: column defaults while rows
+        are COPYed, instead of COPY data."""
+        period = sql.Identifier(self.dataset.period_column)
+        self.conn.execute(
+            sql.SQL(
+                "alter table {} alter column _load_id set default {}, "
+                "alter column {} set default {}"
+            ).format(self.ident, sql.Literal(self.load_id), period, sql.Literal(self.period))
         )
-    )
-    conn.execute(sql.SQL("analyze raw.{}").format(ident(part)))
+        yield
+        self.conn.execute(
+            sql.SQL(
+                "alter table {} alter column _load_id drop default, alter column {} drop default"
+            ).format(self.ident, period)
+        )
 
+    def drop_repeated_keys(self, quarantine: Quarantine, only: list[str] | None = None) -> int:
+        """Keep the first row of each unique key; later ones go to quarantine. Set-based.
+        `only`: the key values already known to repeat (single-column keys), to skip a
+        full scan."""
+        dataset = self.dataset
+        key = sql.SQL(", ").join(sql.Identifier(c) for c in dataset.unique_key)
+        key_text = sql.SQL(" || '/' || ").join(
+            sql.SQL("{}::text").format(sql.Identifier(c)) for c in dataset.unique_key
+        )
+        where = sql.SQL("")
+        if only is not None:
+            where = sql.SQL("where {} = any({})").format(
+                sql.Identifier(dataset.unique_key[0]), sql.Literal(only)
+            )
+        dupes = self.conn.execute(
+            sql.SQL(
+                """with ranked as (
+                     select ctid, _line, {key_text} as key_value,
+                            first_value(_line) over w as first_line,
+                            row_number() over w as n
+                     from {table} {where}
+                     window w as (partition by {key} order by _line)
+                   ), removed as (
+                     delete from {table} t using ranked r
+                     where t.ctid = r.ctid and r.n > 1
+                     returning r._line, r.key_value, r.first_line
+                   )
+                   select _line, key_value, first_line from removed order by _line"""
+            ).format(key_text=key_text, table=self.ident, key=key, where=where)
+        ).fetchall()
+        label = "/".join(dataset.unique_key)
+        for line, value, first_line in dupes:
+            quarantine.add(
+                line, label, f"duplicate {label} (first seen at line {first_line})", value
+            )
+        return len(dupes)
 
-def repeated_nik_rows(conn, table, token_keys: list[int] | None) -> int:
-    """Rows whose NIK token already appeared in the table under another KPJ (one person,
-    two participant numbers). `token_keys`: the token keys known to repeat (columnar
-    reader), so only those rows are read; None: count over the whole table."""
-    where = sql.SQL("")
-    if token_keys is not None:
-        if not token_keys:
-            return 0
-        prefixes = [f"{k & (2**64 - 1):016x}" for k in token_keys]
-        where = sql.SQL("where left(nik_token, 16) = any({})").format(sql.Literal(prefixes))
-    return conn.execute(
-        sql.SQL("select count(*) - count(distinct nik_token) from {} {}").format(table, where)
-    ).fetchone()[0]
+    def repeated_nik_rows(self, token_keys: list[int] | None) -> int:
+        """Rows whose NIK token already appeared under another KPJ (one person, two
+        participant numbers). `token_keys`: the token keys known to repeat (columnar
+        reader), so only those rows are read; None: count over the whole table."""
+        where = sql.SQL("")
+        if token_keys is not None:
+            if not token_keys:
+                return 0
+            prefixes = [f"{k & (2**64 - 1):016x}" for k in token_keys]
+            where = sql.SQL("where left(nik_token, 16) = any({})").format(sql.Literal(prefixes))
+        return self.conn.execute(
+            sql.SQL("select count(*) - count(distinct nik_token) from {} {}").format(
+                self.ident, where
+            )
+        ).fetchone()[0]
+
+    def swap(self) -> None:
+        """Replace the period's partition with this table (in the caller's transaction)."""
+        ident = sql.Identifier
+        part = ident("raw", self.partition)
+        self.conn.execute(sql.SQL("drop table if exists {}").format(part))
+        self.conn.execute(
+            sql.SQL("alter table {} rename to {}").format(self.ident, ident(self.partition))
+        )
+        self.conn.execute(
+            sql.SQL("alter table {} attach partition {} for values in ({})").format(
+                ident("raw", self.dataset.table), part, sql.Literal(self.period)
+            )
+        )
+        self.conn.execute(sql.SQL("analyze {}").format(part))
 
 
 def withdraw_period(conn, dataset: Dataset, period: str, reason: str) -> int:

@@ -1,4 +1,5 @@
-"""The two ways an extract's rows reach COPY.
+"""The two ways an extract's rows reach COPY into the load's staging table
+(partitions.StagingTable, created by the loader: readers only copy rows).
 
 - copy_per_row: any format (CSV, XLSX), one Python parse per row; exact errors.
 - copy_columnar: large CSV extracts (enrollment), checked in Arrow blocks
@@ -26,7 +27,7 @@ from cakupan.config import settings
 from cakupan.contracts import NULL, Dataset, RowContext, field_faults
 from cakupan.copy_stream import copy_from_stdin
 from cakupan.errors import ExtractError
-from cakupan.partitions import create_staging
+from cakupan.partitions import StagingTable
 from cakupan.privacy import quoted_names
 from cakupan.quarantine import Quarantine, RejectBudget, reject
 from cakupan.repeated_keys import RepeatedKeys
@@ -85,13 +86,12 @@ class Progress:
 class LoadJob:
     """One extract on its way into its staging table: everything a reader needs."""
 
-    conn: object  # psycopg.Connection, in the load's transaction
     uri: str
     name: str  # the file name, safe to print
     dataset: Dataset
     load_id: int
     period: str
-    table: sql.Composable  # the staging table the rows are COPYed into
+    staging: StagingTable  # where the rows go, on the load's connection and transaction
     ctx: RowContext
     quarantine: Quarantine
     progress: Progress
@@ -163,14 +163,13 @@ def copy_per_row(job: LoadJob) -> Copied:
     with open_extract(job.uri, job.max_line_bytes) as extract:
         order = column_order(job.uri, extract.header, dataset)
         width = len(extract.header)
-        create_staging(job.conn, dataset, job.table, job.period)
         budget = job.budget(extract.text_bound)
         read = rejected = 0
         prefix = f"{job.load_id}\t"
         suffix_period = f"\t{job.period}\t"
         batch: list[str] = []
-        statement = sql.SQL("copy {} ({}) from stdin").format(job.table, copy_cols)
-        with copy_from_stdin(job.conn.cursor(), statement) as copy:
+        statement = sql.SQL("copy {} ({}) from stdin").format(job.staging.ident, copy_cols)
+        with copy_from_stdin(job.staging.conn.cursor(), statement) as copy:
             for line, values in extract.rows:
                 read += 1
                 if isinstance(values, LineFault):
@@ -230,25 +229,12 @@ def copy_columnar(job: LoadJob) -> Copied:
 
     from cakupan.columnar import BatchContext, check_enrollment, token_keys
 
-    dataset, table = job.dataset, job.table
-    with open_csv_stream(job.uri, job.max_line_bytes) as src:
+    dataset, staging = job.dataset, job.staging
+    with open_csv_stream(job.uri, job.max_line_bytes) as src, staging.load_and_period_defaults():
         if src is None:
             raise NotColumnar("not a plain CSV file")
         order = column_order(job.uri, src.header, dataset)
         parse = _block_parser(len(src.header), src.delimiter)
-        create_staging(job.conn, dataset, table, job.period)
-        # The load id and period are the same on every row: column defaults, not COPY data.
-        job.conn.execute(
-            sql.SQL(
-                "alter table {} alter column _load_id set default {}, "
-                "alter column {} set default {}"
-            ).format(
-                table,
-                sql.Literal(job.load_id),
-                sql.Identifier(dataset.period_column),
-                sql.Literal(job.period),
-            )
-        )
         ctx = job.ctx
         batch_ctx = BatchContext.build(job.period, ctx.period_end, ctx.regions, ctx.pseudonymiser)
         copy_cols = sql.SQL(", ").join(sql.Identifier(c) for c in ("_line", *dataset.copy_columns))
@@ -257,9 +243,9 @@ def copy_columnar(job: LoadJob) -> Copied:
         consumed = src.header_bytes
         read = rejected = 0
         next_line = 2
-        cur = job.conn.cursor()
+        cur = staging.conn.cursor()
         statement = sql.SQL("copy {} ({}) from stdin with (format csv, freeze)").format(
-            table, copy_cols
+            staging.ident, copy_cols
         )
         # Repeated KPJs and NIKs are found from keys as they pass, not by scans of the table.
         with (
@@ -288,11 +274,6 @@ def copy_columnar(job: LoadJob) -> Copied:
             # While COPY drains its queue: KPJs are 11 digits, hence the zero padding.
             repeated = [f"{k:011d}" for k in keys.repeated()]
             repeated_niks = nik_keys.repeated()
-        job.conn.execute(
-            sql.SQL(
-                "alter table {} alter column _load_id drop default, alter column {} drop default"
-            ).format(table, sql.Identifier(dataset.period_column))
-        )
         src.drain()
         return Copied(read, rejected, src.checksum, src.bytes_read, "csv", repeated, repeated_niks)
 

@@ -275,16 +275,16 @@ def test_killed_load_is_marked_failed_by_the_next_run(dsn, key, tmp_path):
 def test_a_load_still_running_is_not_marked_abandoned(dsn, key, tmp_path, monkeypatch):
     release = threading.Event()
     swapping = threading.Event()
-    import cakupan.loader
+    from cakupan.partitions import StagingTable
 
-    real_swap = cakupan.loader.swap_partition
+    real_swap = StagingTable.swap
 
-    def slow_swap(*args):
+    def slow_swap(staging):
         swapping.set()
         assert release.wait(60)
-        real_swap(*args)
+        real_swap(staging)
 
-    monkeypatch.setattr(cakupan.loader, "swap_partition", slow_swap)
+    monkeypatch.setattr(StagingTable, "swap", slow_swap)
     path = write_csv(tmp_path / "enrollment_2025-01.csv", [person(i) for i in range(20)])
     loader = threading.Thread(
         target=load_extract, args=(dsn, "enrollment", str(path)), kwargs={"key": key}

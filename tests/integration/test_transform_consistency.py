@@ -9,9 +9,9 @@ import threading
 
 import psycopg
 
-import cakupan.loader
 from cakupan.generate import generate
 from cakupan.loader import load_extract
+from cakupan.partitions import StagingTable
 from cakupan.quality import run_gate
 from tests.conftest import POPULATION_CSV
 from tests.helpers import run_dbt
@@ -65,21 +65,21 @@ def test_reload_committed_during_a_transform_is_not_missed(dsn, key, tmp_path, m
         "".join(line for line in lines.splitlines(keepends=True) if ",21.03." not in line)
     )
     release, swapping = threading.Event(), threading.Event()
-    real_swap = cakupan.loader.swap_partition
+    real_swap = StagingTable.swap
 
-    def held_swap(*args):
-        swapping.set()
-        assert release.wait(300)
-        real_swap(*args)
+    def held_swap(staging):
+        if staging.period == "2025-02-01":  # only the reload waits
+            swapping.set()
+            assert release.wait(300)
+        real_swap(staging)
 
-    monkeypatch.setattr(cakupan.loader, "swap_partition", held_swap)
+    monkeypatch.setattr(StagingTable, "swap", held_swap)
     reload = threading.Thread(
         target=load_extract, args=(dsn, "enrollment", str(resend)), kwargs={"key": key}
     )
     reload.start()
     try:
         assert swapping.wait(120)
-        monkeypatch.setattr(cakupan.loader, "swap_partition", real_swap)
         march = load_extract(dsn, "enrollment", str(month).format("2025-03"), key=key)
         run_dbt(dsn, target, "build", "--select", "int_enrollment__regency_month+")
     finally:
