@@ -7,16 +7,16 @@ deployment whose warehouse lives elsewhere.
 
 from __future__ import annotations
 
-import os
-
 from airflow.sdk import Asset
 
-AUTHORITY = os.environ.get("CAKUPAN_ASSET_AUTHORITY", "localhost:5432")
-DATABASE = os.environ.get("CAKUPAN_ASSET_DATABASE", "warehouse")
+from cakupan.config import settings
 
 
 def table_asset(schema: str, table: str) -> Asset:
-    return Asset(f"postgres://{AUTHORITY}/{DATABASE}/{schema}/{table}")
+    config = settings()
+    return Asset(
+        f"postgres://{config.asset_authority}/{config.asset_database}/{schema}/{table}"
+    )
 
 
 RAW_REGIONS = table_asset("raw", "regions")

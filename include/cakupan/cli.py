@@ -82,17 +82,14 @@ def _generate(args) -> int:
 
 
 def _load(args) -> int:
-    from cakupan.loader import load_extract
+    from cakupan.contracts import DATASETS
+    from cakupan.loader import LoadOptions, load_extract
     from cakupan.pseudonymise import resolve_key
     from cakupan.runtime import nik_key_file
     from cakupan.warehouse import warehouse_dsn
 
-    if "CAKUPAN_NIK_HMAC_KEY" not in os.environ:
-        os.environ.setdefault("CAKUPAN_NIK_HMAC_KEY_FILE", nik_key_file())
-    from cakupan.contracts import DATASETS
-    from cakupan.loader import LoadOptions
-
-    key = resolve_key() if DATASETS[args.dataset].needs_key else None
+    needs_key = DATASETS[args.dataset].needs_key
+    key = resolve_key(default_key_file=nik_key_file()) if needs_key else None
     options = LoadOptions(accept_implausible=args.accept_implausible)
     r = load_extract(warehouse_dsn(), args.dataset, args.uri, key=key, options=options)
     print(
@@ -146,9 +143,8 @@ def _dbt(args) -> int:
         dsn = warehouse_dsn()
     except RuntimeError:
         dsn = None  # no warehouse yet: fine for `dbt parse`, dbt says so for the rest
-    os.environ.update(dbt_env(dsn))
     exe = str(Path(sys.executable).parent / "dbt")
-    os.execv(exe, [exe, *args.dbt_args])
+    os.execve(exe, [exe, *args.dbt_args], {**os.environ, **dbt_env(dsn)})
 
 
 def _env(args) -> int:

@@ -1,14 +1,16 @@
 """Settings from the environment, with defaults that make a fresh checkout work.
 
 Every setting is an environment variable so that an operator can point the
-pipeline at other storage or another warehouse without touching code.
+pipeline at other storage or another warehouse without touching code, and every
+one is read here and nowhere else (the README's configuration table lists them).
+A wrong value is an operator mistake: ConfigurationError, with the fix.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cakupan.errors import ConfigurationError
@@ -21,6 +23,18 @@ class Settings:
     local_dir: Path
     landing_uri: str
     regions_uri: str
+    report_dir: Path
+    # Source overrides per dataset (CAKUPAN_SOURCE_<DATASET>).
+    source_overrides: dict[str, str]
+    # The warehouse: a libpq DSN for the CLI, else Airflow's connection URI; None: the
+    # embedded server.
+    warehouse_dsn: str | None
+    airflow_warehouse_uri: str | None
+    # The NIK key outside Airflow (kept out of repr: settings get logged).
+    nik_hmac_key: str | None = field(repr=False)
+    nik_hmac_key_file: str | None
+    asset_authority: str
+    asset_database: str
     max_reject_ratio: float
     progress_every_s: float
     max_quarantine_rows: int
@@ -35,26 +49,19 @@ class Settings:
         return self.local_dir / "pgdata"
 
     @property
-    def report_dir(self) -> Path:
-        return Path(os.environ.get("CAKUPAN_REPORT_DIR", self.local_dir / "report"))
-
-    @property
     def secrets_dir(self) -> Path:
         return self.local_dir / "secrets"
 
     def source_uri(self, dataset: str) -> str:
         """Where a dataset's extracts land: CAKUPAN_SOURCE_<DATASET> or <landing>/<dataset>."""
-        override = os.environ.get(f"CAKUPAN_SOURCE_{dataset.upper()}")
-        if override:
-            return override
+        if dataset in self.source_overrides:
+            return self.source_overrides[dataset]
         if dataset == "regions":
             return self.regions_uri
         return f"{self.landing_uri.rstrip('/')}/{dataset}"
 
 
-def _number(
-    name: str, default: str, kind: type = float, low: float = 0.0, high: float | None = None
-):
+def _number(name: str, default: str, kind: type = float, low: float = 0.0, high=None):
     """A numeric setting; a wrong value is an operator mistake with a clear message."""
     text = os.environ.get(name, default)
     try:
@@ -69,16 +76,30 @@ def _number(
 
 
 def settings() -> Settings:
-    local_dir = Path(os.environ.get("CAKUPAN_LOCAL_DIR", PROJECT_ROOT / ".local")).resolve()
-    first_period = os.environ.get("CAKUPAN_FIRST_PERIOD", "2014-01")
+    from cakupan.contracts import DATASETS
+
+    env = os.environ
+    local_dir = Path(env.get("CAKUPAN_LOCAL_DIR", PROJECT_ROOT / ".local")).resolve()
+    first_period = env.get("CAKUPAN_FIRST_PERIOD", "2014-01")
     if not re.fullmatch(r"(19|20)\d{2}-(0[1-9]|1[0-2])", first_period):
         raise ConfigurationError(f"CAKUPAN_FIRST_PERIOD must be YYYY-MM; got {first_period!r}")
+    overrides = {
+        name: env[f"CAKUPAN_SOURCE_{name.upper()}"]
+        for name in DATASETS
+        if env.get(f"CAKUPAN_SOURCE_{name.upper()}")
+    }
     return Settings(
         local_dir=local_dir,
-        landing_uri=os.environ.get("CAKUPAN_LANDING_URI", str(local_dir / "landing")),
-        regions_uri=os.environ.get(
-            "CAKUPAN_REGIONS_URI", str(PROJECT_ROOT / "sample_data" / "reference")
-        ),
+        landing_uri=env.get("CAKUPAN_LANDING_URI", str(local_dir / "landing")),
+        regions_uri=env.get("CAKUPAN_REGIONS_URI", str(PROJECT_ROOT / "sample_data" / "reference")),
+        report_dir=Path(env.get("CAKUPAN_REPORT_DIR", local_dir / "report")),
+        source_overrides=overrides,
+        warehouse_dsn=env.get("CAKUPAN_WAREHOUSE_DSN") or None,
+        airflow_warehouse_uri=env.get("AIRFLOW_CONN_WAREHOUSE") or None,
+        nik_hmac_key=env.get("CAKUPAN_NIK_HMAC_KEY") or None,
+        nik_hmac_key_file=env.get("CAKUPAN_NIK_HMAC_KEY_FILE") or None,
+        asset_authority=env.get("CAKUPAN_ASSET_AUTHORITY", "localhost:5432"),
+        asset_database=env.get("CAKUPAN_ASSET_DATABASE", "warehouse"),
         max_reject_ratio=_number("CAKUPAN_MAX_REJECT_RATIO", "0.05", high=1.0),
         progress_every_s=_number("CAKUPAN_PROGRESS_EVERY_S", "5"),
         max_quarantine_rows=_number("CAKUPAN_MAX_QUARANTINE_ROWS", "100000", int, 1),

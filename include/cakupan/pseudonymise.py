@@ -1,8 +1,11 @@
 """NIK pseudonymisation: a keyed hash (HMAC-SHA256) whose key never enters the repo or warehouse.
 
-The key is resolved, in order, from the Airflow connection `cakupan_nik_hmac`
-(its password; works with any Airflow secrets backend), the environment
-variable CAKUPAN_NIK_HMAC_KEY, or the file named by CAKUPAN_NIK_HMAC_KEY_FILE.
+Inside Airflow the key comes only from the connection `cakupan_nik_hmac` (its
+password; any secrets backend). There is no fall-back to another source: Airflow
+reports a secrets backend that fails as a connection that is not defined, so a
+fall-back would switch keys silently and tokenise a month under the wrong key.
+Outside Airflow (the CLI) it comes from CAKUPAN_NIK_HMAC_KEY or the file named by
+CAKUPAN_NIK_HMAC_KEY_FILE.
 Only a short fingerprint of the key is stored, so loads can tell which key
 produced their tokens (needed when the key is rotated).
 """
@@ -10,7 +13,6 @@ produced their tokens (needed when the key is rotated).
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 from cakupan.errors import ConfigurationError
@@ -59,23 +61,48 @@ class NikPseudonymiser:
         return b"".join(digests).hex().encode("ascii")
 
 
-def _key_from_airflow() -> str | None:
+def _key_from_airflow() -> bytes:
+    from airflow.sdk import BaseHook
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
     try:
-        from airflow.sdk import BaseHook
-    except ImportError:
-        return None
-    try:
-        return BaseHook.get_connection(AIRFLOW_CONN_ID).password or None
-    except Exception:  # connection not defined: fall through to the environment
-        return None
+        key = BaseHook.get_connection(AIRFLOW_CONN_ID).password
+    except AirflowNotFoundException:
+        key = None
+    except Exception as exc:
+        raise ConfigurationError(
+            f"reading the Airflow connection '{AIRFLOW_CONN_ID}' (the NIK key) failed: "
+            f"{type(exc).__name__}; check the secrets backend"
+        ) from None
+    if not key:
+        raise ConfigurationError(
+            f"No NIK HMAC key: the Airflow connection '{AIRFLOW_CONN_ID}' is not defined or "
+            "has no password. Define it (password = key) in the secrets backend; if one is "
+            "configured and the connection is there, the backend is failing (Airflow reports "
+            "that as 'not defined': see the task log at DEBUG)"
+        )
+    return key.encode("utf-8")
 
 
-def resolve_key(use_airflow: bool = False) -> bytes:
-    key = _key_from_airflow() if use_airflow else None
-    key = key or os.environ.get("CAKUPAN_NIK_HMAC_KEY")
-    key_file = os.environ.get("CAKUPAN_NIK_HMAC_KEY_FILE")
+def resolve_key(use_airflow: bool = False, default_key_file: str | None = None) -> bytes:
+    """The key: the Airflow connection only (inside Airflow), else CAKUPAN_NIK_HMAC_KEY,
+    the file named by CAKUPAN_NIK_HMAC_KEY_FILE, else `default_key_file` (the CLI's
+    local key)."""
+    from cakupan.config import settings
+
+    if use_airflow:
+        return _key_from_airflow()
+    config = settings()
+    key = config.nik_hmac_key
+    key_file = config.nik_hmac_key_file or default_key_file
     if not key and key_file:
-        key = Path(key_file).read_text().strip()
+        try:
+            key = Path(key_file).read_text().strip()
+        except OSError as exc:
+            raise ConfigurationError(
+                f"cannot read the NIK key file {key_file} ({exc.strerror}); set "
+                "CAKUPAN_NIK_HMAC_KEY_FILE to the key file"
+            ) from None
     if not key:
         raise ConfigurationError(
             "No NIK HMAC key: define the Airflow connection 'cakupan_nik_hmac' (password = key) "

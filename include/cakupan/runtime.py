@@ -49,11 +49,14 @@ def airflow_env() -> dict[str, str]:
             embedded.running_server_uri("airflow")
         )
         defaults["AIRFLOW_CONN_WAREHOUSE"] = embedded.airflow_conn_uri("warehouse")
-    if "CAKUPAN_NIK_HMAC_KEY" not in os.environ and "CAKUPAN_NIK_HMAC_KEY_FILE" not in os.environ:
-        with open(nik_key_file()) as f:
-            defaults["AIRFLOW_CONN_CAKUPAN_NIK_HMAC"] = json.dumps(
-                {"conn_type": "generic", "password": f.read().strip()}
-            )
+    # Tasks read the key from the connection only (pseudonymise.py): give it the key
+    # the CLI would use, wherever that comes from.
+    from cakupan.pseudonymise import resolve_key
+
+    key = resolve_key(default_key_file=nik_key_file()).decode()
+    defaults["AIRFLOW_CONN_CAKUPAN_NIK_HMAC"] = json.dumps(
+        {"conn_type": "generic", "password": key}
+    )
     env = dict(os.environ)
     for name, value in defaults.items():
         env.setdefault(name, value)

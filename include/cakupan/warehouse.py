@@ -8,7 +8,6 @@ Airflow, so any secrets backend works.
 
 from __future__ import annotations
 
-import os
 from importlib.resources import files
 from urllib.parse import urlsplit, urlunsplit
 
@@ -38,10 +37,13 @@ def dsn_from_airflow(conn_id: str = AIRFLOW_CONN_ID) -> str:
 
 
 def warehouse_dsn() -> str:
-    if os.environ.get("CAKUPAN_WAREHOUSE_DSN"):
-        return os.environ["CAKUPAN_WAREHOUSE_DSN"]
-    if os.environ.get("AIRFLOW_CONN_WAREHOUSE"):
-        return _libpq_uri(os.environ["AIRFLOW_CONN_WAREHOUSE"])
+    from cakupan.config import settings
+
+    config = settings()
+    if config.warehouse_dsn:
+        return config.warehouse_dsn
+    if config.airflow_warehouse_uri:
+        return _libpq_uri(config.airflow_warehouse_uri)
     from cakupan.embedded import running_server_uri
 
     return running_server_uri(WAREHOUSE_DB)

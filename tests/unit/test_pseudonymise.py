@@ -44,6 +44,41 @@ def test_key_from_airflow_connection(monkeypatch):
     assert resolve_key(use_airflow=True) == b"z" * 48
 
 
+def test_inside_airflow_the_key_never_falls_back(monkeypatch, tmp_path):
+    """Airflow reports a failing secrets backend as a connection that is not defined:
+    with a key in the environment too, the task must fail, not tokenise with that key."""
+    import subprocess
+    import sys
+
+    backend = tmp_path / "broken_backend.py"
+    backend.write_text(
+        "from airflow.secrets import BaseSecretsBackend\n"
+        "class Broken(BaseSecretsBackend):\n"
+        "    def get_connection(self, conn_id):\n"
+        "        raise ConnectionError('vault unreachable')\n"
+    )
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("AIRFLOW_CONN")}
+    env.update(
+        PYTHONPATH=str(tmp_path),
+        AIRFLOW__SECRETS__BACKEND="broken_backend.Broken",
+        CAKUPAN_NIK_HMAC_KEY="x" * 40,
+    )
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from cakupan.pseudonymise import resolve_key\nresolve_key(use_airflow=True)",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode != 0
+    assert "ConfigurationError: No NIK HMAC key: the Airflow connection 'cakupan_nik_hmac'" in (
+        proc.stderr
+    )
+
+
 def test_c_accelerator_is_built_and_matches_hmac(monkeypatch):
     """`pip install -e .` builds it here (gcc + Python headers); it must give the very
     tokens of Python's hmac module, for every key length and value width."""
