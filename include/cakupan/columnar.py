@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 from cakupan.contracts import (
     ECOSYSTEMS,
     ENROLLMENT,
+    MANDATORY_PROGRAMS,
     MAX_FIELD_CHARS,
     MAX_OCCUPATION_CODE,
     MAX_PARTICIPANT_AGE,
@@ -27,6 +28,7 @@ from cakupan.contracts import (
     OLDEST_BIRTH_YEAR,
     PAYERS,
     PROGRAMS,
+    SEGMENT_PROGRAMS,
     SEGMENTS,
     SEXES,
     STATUSES,
@@ -43,11 +45,11 @@ OUTPUT_SCHEMA = pa.schema(
     [("_line", pa.int64()), *[(column, pa.string()) for column in ENROLLMENT.copy_columns]]
 )
 
-# Program lists in their canonical spelling ("JKK|JKM|JHT"): the two mandatory
-# programs plus any subset of the others, in contract order.
-_OPTIONAL = PROGRAMS[2:]
+# Program lists in their canonical spelling ("JKK|JKM|JHT"): the mandatory programs
+# plus any subset of the others, in contract order.
+_OPTIONAL = [p for p in PROGRAMS if p not in MANDATORY_PROGRAMS]
 _CANONICAL_PROGRAMS = [
-    ["JKK", "JKM", *[p for p in _OPTIONAL if p in subset]]
+    [p for p in PROGRAMS if p in MANDATORY_PROGRAMS or p in subset]
     for n in range(len(_OPTIONAL) + 1)
     for subset in itertools.combinations(_OPTIONAL, n)
 ]
@@ -143,7 +145,8 @@ def token_keys(tokens: pa.Array) -> np.ndarray:
 
 
 def _empty_or(column: pa.Array, valid: pa.Array) -> pa.Array:
-    return pc.or_(pc.equal(column, ""), valid)
+    # Kleene: an empty value passes even where `valid` is null (nothing to compare).
+    return pc.or_kleene(pc.equal(column, ""), valid)
 
 
 def _null_if_empty(column: pa.Array) -> pa.Array:
@@ -227,11 +230,13 @@ def check_enrollment(columns: list[pa.Array], first_line: int, ctx: BatchContext
         pc.or_(in_district, pc.is_in(region, value_set=ctx.regencies)),
         _one_of(segment, SEGMENTS),
         pc.is_valid(program),
-        # BPU may not join JP/JKP; JAKON covers JKK and JKM only.
-        pc.invert(pc.and_(pc.equal(segment, "BPU"), pc.or_(has["JP"], has["JKP"]))),
-        pc.invert(
-            pc.and_(pc.equal(segment, "JAKON"), pc.or_(has["JHT"], pc.or_(has["JP"], has["JKP"])))
-        ),
+        # Each segment joins only its programs (SEGMENT_PROGRAMS).
+        *[
+            pc.invert(pc.and_(pc.equal(segment, name), has[program]))
+            for name, allowed in SEGMENT_PROGRAMS.items()
+            for program in PROGRAMS
+            if program not in allowed
+        ],
         pc.if_else(
             pc.equal(npp, ""),
             pc.invert(_one_of(segment, ("PU", "JAKON"))),

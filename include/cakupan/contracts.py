@@ -17,8 +17,17 @@ from cakupan.pseudonymise import NikPseudonymiser
 
 NULL = "\\N"  # COPY text-format null
 
-SEGMENTS = frozenset({"PU", "BPU", "JAKON", "PMI"})
 PROGRAMS = ("JKK", "JKM", "JHT", "JP", "JKP")
+MANDATORY_PROGRAMS = ("JKK", "JKM")
+# The programs each segment may join (DOMAIN.md: BPU may not join JP; JAKON only JKK and
+# JKM; PMI JKK and JKM mandatory). dbt's seed segments.csv must say the same (tested).
+SEGMENT_PROGRAMS = {
+    "PU": PROGRAMS,
+    "BPU": ("JKK", "JKM", "JHT"),
+    "JAKON": ("JKK", "JKM"),
+    "PMI": ("JKK", "JKM", "JHT"),
+}
+SEGMENTS = frozenset(SEGMENT_PROGRAMS)
 ECOSYSTEMS = frozenset({"desa", "pasar", "umkm", "ecommerce", "rentan"})
 PAYERS = frozenset({"participant", "employer", "apbd_regency", "apbd_province", "apbn"})
 STATUSES = frozenset({"active", "non_active"})
@@ -325,12 +334,11 @@ class EnrollmentDataset(Dataset):
         unknown = chosen.difference(PROGRAMS)
         if unknown:
             faults.append(("programs", f"unknown program; allowed: {', '.join(PROGRAMS)}"))
-        elif not {"JKK", "JKM"} <= chosen:
-            faults.append(("programs", "JKK and JKM are mandatory"))
-        elif segment == "BPU" and chosen & {"JP", "JKP"}:
-            faults.append(("programs", "BPU participants may not join JP or JKP"))
-        elif segment == "JAKON" and chosen != {"JKK", "JKM"}:
-            faults.append(("programs", "JAKON covers JKK and JKM only"))
+        elif not set(MANDATORY_PROGRAMS) <= chosen:
+            faults.append(("programs", f"{' and '.join(MANDATORY_PROGRAMS)} are mandatory"))
+        elif segment in SEGMENT_PROGRAMS and not chosen <= set(SEGMENT_PROGRAMS[segment]):
+            allowed = ", ".join(SEGMENT_PROGRAMS[segment])
+            faults.append(("programs", f"{segment} participants may join {allowed} only"))
         if npp and not _NPP.match(npp):
             faults.append(("employer_npp", "not an NPP (6-12 capital letters or digits)"))
         elif not npp and segment in ("PU", "JAKON"):

@@ -129,3 +129,9 @@ def test_period_end_bounds_dates():
     assert ok.to_pylist() == [False]
     assert REGIONS.districts  # the fixture regions are the ones both checks use
     assert batch_context(ctx()).period_end.as_py() == dt.date(2025, 1, 31)
+
+
+def test_never_paid_participants_take_the_fast_path():
+    """An empty last_paid_month is canonical (never paid), not a row for the slow parser."""
+    table, ok = run_columnar([dict(GOOD_ROW, last_paid_month="", status="non_active")])
+    assert ok.to_pylist() == [True] and table.column("last_paid_month").to_pylist() == [None]
