@@ -8,7 +8,8 @@ from datetime import datetime
 from airflow.sdk import Param, dag, task
 
 from cakupan import airflow_tasks
-from cakupan.assets import RAW_ENROLLMENT
+from cakupan.assets import RAW_ASSETS
+from cakupan.contracts import ENROLLMENT
 from cakupan.dag_defaults import DEFAULT_ARGS
 
 
@@ -31,15 +32,15 @@ from cakupan.dag_defaults import DEFAULT_ARGS
     doc_md=__doc__,
 )
 def cakupan_ingest_enrollment():
-    uris = task(airflow_tasks.find_new_extracts, task_id="find_enrollment")(dataset="enrollment")
+    uris = task(airflow_tasks.find_new_extracts, task_id="find_enrollment")(dataset=ENROLLMENT.name)
     (
         task(
             airflow_tasks.load_extract,
             task_id="load_enrollment",
-            outlets=[RAW_ENROLLMENT],
+            outlets=[RAW_ASSETS[ENROLLMENT.name]],
             max_active_tis_per_dag=1,
         )
-        .partial(dataset="enrollment")
+        .partial(dataset=ENROLLMENT.name)
         .expand(uri=uris)
     )
 

@@ -11,6 +11,7 @@ from airflow.sdk import Param, dag, task
 
 from cakupan import airflow_tasks
 from cakupan.assets import RAW_ASSETS
+from cakupan.contracts import POPULATION_SIDE
 from cakupan.dag_defaults import DEFAULT_ARGS
 
 
@@ -34,7 +35,7 @@ from cakupan.dag_defaults import DEFAULT_ARGS
 )
 def cakupan_ingest_population():
     previous = None
-    for dataset in ("regions", "population", "working_population"):
+    for dataset in (d.name for d in POPULATION_SIDE):
         # all_done: after the previous dataset's loads, whatever their outcome. A refused
         # regions edition leaves the one in use as the reference, which the other
         # extracts are still checked against.

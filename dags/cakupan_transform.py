@@ -10,7 +10,9 @@
 Scheduled on the raw Assets: any new extract triggers it.
 """
 
+import operator
 from datetime import datetime
+from functools import reduce
 
 from airflow.sdk import dag, task
 from cosmos import DbtTaskGroup
@@ -22,12 +24,7 @@ from cakupan.dag_defaults import DEFAULT_ARGS
 
 @dag(
     dag_id="cakupan_transform",
-    schedule=(
-        RAW_ASSETS["enrollment"]
-        | RAW_ASSETS["working_population"]
-        | RAW_ASSETS["population"]
-        | RAW_ASSETS["regions"]
-    ),
+    schedule=reduce(operator.or_, RAW_ASSETS.values()),  # any raw table's update
     start_date=datetime(2025, 1, 1),
     catchup=False,
     max_active_runs=1,

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from cakupan.generate import ENROLLMENT_HEADER
+from cakupan.contracts import ENROLLMENT
 
 GOOD_ROW = {
     "kpj": "15060000001",
@@ -39,7 +39,12 @@ def person(i: int, **changes) -> dict:
 
 
 def write_csv(
-    path: Path, rows: list[dict], header=ENROLLMENT_HEADER, delimiter=",", bom=False, gz=False
+    path: Path,
+    rows: list[dict],
+    header=ENROLLMENT.columns,
+    delimiter=",",
+    bom=False,
+    gz=False,
 ) -> Path:
     opener = gzip.open if gz else open
     with opener(path, "wt", newline="", encoding="utf-8-sig" if bom else "utf-8") as f:

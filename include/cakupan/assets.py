@@ -10,26 +10,15 @@ from __future__ import annotations
 from airflow.sdk import Asset
 
 from cakupan.config import settings
+from cakupan.contracts import DATASETS
 
 
 def table_asset(schema: str, table: str) -> Asset:
     config = settings()
-    return Asset(
-        f"postgres://{config.asset_authority}/{config.asset_database}/{schema}/{table}"
-    )
+    return Asset(f"postgres://{config.asset_authority}/{config.asset_database}/{schema}/{table}")
 
 
-RAW_REGIONS = table_asset("raw", "regions")
-RAW_POPULATION = table_asset("raw", "population_by_region")
-RAW_WORKING_POPULATION = table_asset("raw", "working_population")
-RAW_ENROLLMENT = table_asset("raw", "enrollment_snapshot")
-
-RAW_ASSETS = {
-    "regions": RAW_REGIONS,
-    "population": RAW_POPULATION,
-    "working_population": RAW_WORKING_POPULATION,
-    "enrollment": RAW_ENROLLMENT,
-}
+RAW_ASSETS = {name: table_asset("raw", dataset.table) for name, dataset in DATASETS.items()}
 
 MART_COVERAGE_BY_REGENCY = table_asset("marts", "coverage_by_regency")
 MART_COVERAGE_BY_PROVINCE = table_asset("marts", "coverage_by_province")

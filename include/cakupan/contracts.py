@@ -178,6 +178,7 @@ class Dataset:
     columns: tuple[str, ...]  # expected header, in contract order
     copy_columns: tuple[str, ...]  # raw table columns filled from each row
     period_column: str
+    period_sql_type: str  # the period column's type in the raw table
     period_pattern: re.Pattern
     period_example: str
     unique_key: tuple[str, ...]
@@ -187,6 +188,9 @@ class Dataset:
     needs_regions: bool = True
     needs_key: bool = False
     columnar: bool = False  # large extracts: CSV files are checked in Arrow (columnar.py)
+    # A reference edition: checked against the one in use before it replaces anything
+    # (plausibility.edition_faults).
+    edition_checked: bool = False
     # Columns whose values are personal data: never kept outside the raw table's own form.
     personal_columns: frozenset[str] = field(default_factory=frozenset)
     # Words a rejected value of a dataset with personal data may show as written
@@ -398,11 +402,13 @@ REGIONS = RegionsDataset(
     columns=("kode", "nama", "level", "desa_count"),
     copy_columns=("region_code", "region_name", "level", "village_count"),
     period_column="edition_year",
+    period_sql_type="integer",
     period_pattern=re.compile(r"(?<!\d)(20\d{2})(?!\d)"),
     period_example="kemendagri_2025_regions.csv",
     unique_key=("region_code",),
     min_row_bytes=7,  # "11,X,1," and the line end: code, name, level, 3 delimiters
     needs_regions=False,
+    edition_checked=True,
 )
 POPULATION = PopulationDataset(
     name="population",
@@ -410,10 +416,12 @@ POPULATION = PopulationDataset(
     columns=("kode", "nama", "pria", "wanita", "total"),
     copy_columns=("region_code", "region_name", "male", "female", "total"),
     period_column="edition_year",
+    period_sql_type="integer",
     period_pattern=re.compile(r"(?<!\d)(20\d{2})(?!\d)"),
     period_example="kemendagri_2025_population_by_region.csv",
     unique_key=("region_code",),
     min_row_bytes=8,  # "0,,0,0,0": code, three counts, 4 delimiters
+    edition_checked=True,
 )
 WORKING_POPULATION = WorkingPopulationDataset(
     name="working_population",
@@ -421,10 +429,12 @@ WORKING_POPULATION = WorkingPopulationDataset(
     columns=("region_code", "sex", "age_band", "occupation_code", "population"),
     copy_columns=("regency_code", "sex", "age_band", "occupation_code", "population"),
     period_column="semester",
+    period_sql_type="text",
     period_pattern=re.compile(r"(?<!\d)(20\d{2})-?S([12])(?!\d)", re.IGNORECASE),
     period_example="working_population_2025-S1.csv",
     unique_key=("regency_code", "sex", "age_band", "occupation_code"),
     min_row_bytes=15,  # "11.01,L,65+,1,0"
+    edition_checked=True,
 )
 ENROLLMENT = EnrollmentDataset(
     name="enrollment",
@@ -470,6 +480,7 @@ ENROLLMENT = EnrollmentDataset(
         "poverty_decile",
     ),
     period_column="snapshot_month",
+    period_sql_type="date",
     period_pattern=re.compile(r"(?<!\d)(20\d{2})-?(0[1-9]|1[0-2])(?!\d)"),
     period_example="enrollment_2025-01.csv.gz",
     unique_key=("kpj",),
@@ -483,3 +494,6 @@ ENROLLMENT = EnrollmentDataset(
 )
 
 DATASETS = {d.name: d for d in (REGIONS, POPULATION, WORKING_POPULATION, ENROLLMENT)}
+# The population side, in load order: regions first, every other extract is checked
+# against their codes.
+POPULATION_SIDE = (REGIONS, POPULATION, WORKING_POPULATION)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cakupan.config import PROJECT_ROOT
+from cakupan.contracts import ENROLLMENT, WORKING_POPULATION
 
 log = logging.getLogger(__name__)
 REFERENCE = PROJECT_ROOT / "sample_data"
@@ -122,7 +123,7 @@ def plan(regency: Regency, seed: int, scale: float) -> tuple[int, float]:
 def write_working_population(path: Path, regencies: list[Regency], seed: int, scale: float):
     with open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
-        w.writerow(["region_code", "sex", "age_band", "occupation_code", "population"])
+        w.writerow(WORKING_POPULATION.columns)
         for reg in regencies:
             rng = random.Random(f"{seed}:{reg.code}:wp")
             workers, _ = plan(reg, seed, scale)
@@ -139,24 +140,8 @@ def write_working_population(path: Path, regencies: list[Regency], seed: int, sc
                                 w.writerow([reg.code, sex, band, occ, n])
 
 
-ENROLLMENT_HEADER = [
-    "kpj",
-    "nik",
-    "name",
-    "birth_date",
-    "sex",
-    "domicile_region_code",
-    "segment",
-    "programs",
-    "employer_npp",
-    "occupation_code",
-    "ecosystem",
-    "contribution_payer",
-    "registration_date",
-    "last_paid_month",
-    "status",
-    "poverty_decile",
-]
+# The contract's columns, in its order: _Pool._person returns its fields in this order.
+ENROLLMENT_HEADER = list(ENROLLMENT.columns)
 
 
 class _Pool:

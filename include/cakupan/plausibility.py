@@ -66,7 +66,7 @@ _POPULATION_TOTAL = {
 def edition_faults(conn, dataset: Dataset, staging, period: str, settings: Settings) -> list[str]:
     """Why a reference edition is implausible beside the one in use (empty: plausible).
     `staging` holds the new edition's rows."""
-    if dataset.name not in ("regions", "population", "working_population"):
+    if not dataset.edition_checked:
         return []
     ident = sql.Identifier
     table = sql.SQL("raw.{}").format(ident(dataset.table))

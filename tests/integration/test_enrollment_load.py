@@ -5,8 +5,8 @@ import re
 import psycopg
 import pytest
 
+from cakupan.contracts import ENROLLMENT
 from cakupan.errors import ExtractError
-from cakupan.generate import ENROLLMENT_HEADER
 from cakupan.loader import load_extract
 from cakupan.pseudonymise import NikPseudonymiser
 from tests.helpers import person, table_checksum, write_csv
@@ -79,9 +79,9 @@ def test_xlsx_and_semicolon_extracts_load(dsn, key, tmp_path):
     import openpyxl
 
     book = openpyxl.Workbook()
-    book.active.append(ENROLLMENT_HEADER)
+    book.active.append(list(ENROLLMENT.columns))
     for r in good_rows(5):
-        book.active.append([r[c] for c in ENROLLMENT_HEADER])
+        book.active.append([r[c] for c in list(ENROLLMENT.columns)])
     book.save(tmp_path / "enrollment_2025-01.xlsx")
     assert (
         load_extract(
@@ -203,7 +203,7 @@ def _published_then_refused(dsn, key, tmp_path, write_bad, match):
 
 
 def test_wrong_header_missing_column(dsn, key, tmp_path):
-    header = [c for c in ENROLLMENT_HEADER if c != "segment"]
+    header = [c for c in list(ENROLLMENT.columns) if c != "segment"]
     _published_then_refused(
         dsn,
         key,
@@ -218,7 +218,7 @@ def test_wrong_header_extra_column(dsn, key, tmp_path):
         dsn,
         key,
         tmp_path,
-        lambda p: write_csv(p, good_rows(5), header=[*ENROLLMENT_HEADER, "gaji"]),
+        lambda p: write_csv(p, good_rows(5), header=[*list(ENROLLMENT.columns), "gaji"]),
         r"unexpected column\(s\) \['gaji'\]",
     )
 

@@ -93,3 +93,24 @@ def test_period_from_file_names():
     assert ENROLLMENT.period_from_file("enrollment_2025-03.csv.gz") == "2025-03-01"
     assert ENROLLMENT.period_from_file("peserta_202503.xlsx") == "2025-03-01"
     assert ENROLLMENT.period_from_file("peserta.csv") is None
+
+
+def _seed(name: str) -> list[dict]:
+    import csv
+
+    from cakupan.dbt_env import DBT_PROJECT_DIR
+
+    with open(DBT_PROJECT_DIR / "seeds" / f"{name}.csv", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def test_dbt_seeds_say_what_the_contract_says():
+    """The contract is the one source of the lists; dbt's seeds describe the same ones."""
+    from cakupan.contracts import MAX_OCCUPATION_CODE, PAYERS, PROGRAMS, SEGMENT_PROGRAMS
+
+    segments = {r["segment"]: tuple(r["allowed_programs"].split("|")) for r in _seed("segments")}
+    assert segments == SEGMENT_PROGRAMS
+    assert tuple(r["program"] for r in _seed("programs")) == PROGRAMS
+    assert {r["contribution_payer"] for r in _seed("contribution_payers")} == PAYERS
+    codes = [int(r["occupation_code"]) for r in _seed("occupation_classes")]
+    assert sorted(codes) == list(range(1, MAX_OCCUPATION_CODE + 1))

@@ -145,7 +145,7 @@ create table if not exists audit.transform_watermarks (
     candidate_invocation text not null,
     updated_at           timestamptz not null default now()
 );
-comment on table audit.transform_watermarks is 'The database snapshot each incremental dbt model last read its changed periods from.';
+comment on table audit.transform_watermarks is 'The database snapshot each incremental consumer (dbt model, quality gate) last read its changed periods from.';
 
 -- The periods each raw table holds now, from the catalog (no scan): incremental models
 -- drop the periods that left raw.
