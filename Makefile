@@ -76,10 +76,10 @@ BENCH_ROWS ?= 5000000
 # Months large enough that dbt's fixed overhead per run does not dominate the timing.
 BENCH_MONTH_ROWS ?= 500000
 bench: venv manifest
-	$(CAKUPAN) bench --rows $(BENCH_ROWS) --incremental-rows $(BENCH_MONTH_ROWS)
+	$(BIN)/python -m benchmarks.bench --rows $(BENCH_ROWS) --incremental-rows $(BENCH_MONTH_ROWS)
 
 bench-national: venv manifest
-	$(CAKUPAN) bench --national
+	$(BIN)/python -m benchmarks.national
 
 docs: warehouse manifest
 	$(CAKUPAN) dbt docs generate --quiet

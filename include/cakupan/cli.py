@@ -175,18 +175,6 @@ def _report(args) -> int:
     return 0
 
 
-def _bench(args) -> int:
-    if args.national:
-        from cakupan import bench_national
-
-        bench_national.run()
-        return 0
-    from cakupan.bench import run
-
-    run(args.rows, args.incremental_rows)
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="cakupan", description=__doc__)
     p.add_argument("-v", "--verbose", action="store_true")
@@ -262,21 +250,6 @@ def build_parser() -> argparse.ArgumentParser:
     rp = sub.add_parser("report", help="write the HTML coverage report from the marts")
     rp.add_argument("--out", help="folder (default .local/report)")
     rp.set_defaults(func=_report)
-    bn = sub.add_parser("bench", help="measure load, transform and parse speed")
-    bn.add_argument("--rows", type=int, default=5_000_000, help="rows of the load benchmark")
-    bn.add_argument(
-        "--incremental-rows",
-        type=int,
-        default=500_000,
-        help="rows per month of the 12-month incremental benchmark",
-    )
-    bn.add_argument(
-        "--national",
-        action="store_true",
-        help="instead: measure one national month (45 million rows, ~25 min) into "
-        "benchmarks/NATIONAL.md",
-    )
-    bn.set_defaults(func=_bench)
     return p
 
 

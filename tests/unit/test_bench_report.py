@@ -1,6 +1,6 @@
 """The benchmark report states its ratios from the measurements it is given."""
 
-from cakupan.bench import report
+from benchmarks.bench import report
 
 
 def test_ratios_and_projection():
@@ -30,7 +30,7 @@ def test_ratios_and_projection():
         "seconds": [2.0, 9.0, 1.9, 2.3, 2.4, 2.5],
         "rows": [1000, 1000, 1000, 1200, 1200, 1200],
     }  # one noisy run
-    text = report(load, incremental, {"a.py": 0.01})
+    text = report(load, incremental, {"a.py": 0.01}, "2 cores usable, PostgreSQL 18.1")
     assert "| 1,000,000 | 10.0 | 100,000 | **0.20x** |" in text  # loader vs 500,000 rows/s COPY
     assert "Runs (s): loader 10.0 / 11.0 / 9.0; psql CSV 2.0 / 2.1 / 1.9;" in text
     assert 'many times faster than `to_sql`": **met** (10.0x)' in text
@@ -40,11 +40,12 @@ def test_ratios_and_projection():
     assert "(medians) = **1.20**" in text  # 2.4 / 2.0
     assert "per participant row, 1.00 (the months grow by 20% over the year)" in text
     assert "450,000" not in text and "8 minutes" in text  # 45 M rows at 100,000 rows/s
+    assert "Machine: 2 cores usable, PostgreSQL 18.1." in text
 
 
 def test_national_report_states_rates_and_totals():
-    from cakupan.bench_national import report as national_report
+    from benchmarks.national import report as national_report
 
-    text = national_report(45_000_000, 1300.0, 700.0, 150.0, 480.0, 30.0)
+    text = national_report(45_000_000, 1300.0, 700.0, 150.0, 480.0, 30.0, "8 cores usable")
     assert "| 150 | 300,000 rows/s; peak memory 480 MiB |" in text
     assert "| **load + transform** | **180** | 3.0 minutes |" in text

