@@ -49,7 +49,7 @@ pipeline: landing airflow-db
 	@for dag in cakupan_ingest_population cakupan_ingest_enrollment cakupan_transform cakupan_report; do \
 	  echo "== airflow dags test $$dag (log: .local/$$dag.log)"; \
 	  $(CAKUPAN) airflow dags test $$dag > .local/$$dag.log 2>&1 \
-	    && { grep -aE "cakupan\.(loader|ingest|quality|publish|coverage_report)|Done\. PASS" .local/$$dag.log | sed -E 's/^[^ ]+ \[[a-z]+ *\] //; s/ \[cakupan.*//; s/\x1b\[[0-9;]*m//g' || true; } \
+	    && { grep -aE "cakupan\.(loader|ingest|quality|publish|report_page)|Done\. PASS" .local/$$dag.log | sed -E 's/^[^ ]+ \[[a-z]+ *\] //; s/ \[cakupan.*//; s/\x1b\[[0-9;]*m//g' || true; } \
 	    && grep -q "state=success" .local/$$dag.log \
 	    || { echo "DAG $$dag failed:"; grep -E "ERROR|error|Extract refused" .local/$$dag.log | tail -20; exit 1; }; \
 	done

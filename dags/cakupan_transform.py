@@ -17,7 +17,7 @@ from functools import reduce
 from airflow.sdk import dag, task
 from cosmos import DbtTaskGroup
 
-from cakupan import airflow_tasks, transform
+from cakupan import airflow_tasks, cosmos_config
 from cakupan.assets import MART_ASSETS, RAW_ASSETS
 from cakupan.dag_defaults import DEFAULT_ARGS
 
@@ -35,11 +35,11 @@ from cakupan.dag_defaults import DEFAULT_ARGS
 def cakupan_transform():
     dbt = DbtTaskGroup(
         group_id="dbt",
-        project_config=transform.project_config,
-        profile_config=transform.profile_config,
-        execution_config=transform.execution_config,
-        render_config=transform.render_config,
-        operator_args=transform.operator_args,
+        project_config=cosmos_config.project_config,
+        profile_config=cosmos_config.profile_config,
+        execution_config=cosmos_config.execution_config,
+        render_config=cosmos_config.render_config,
+        operator_args=cosmos_config.operator_args,
     )
     gate = task(airflow_tasks.quality_gate, task_id="quality_gate", retries=0)()
     publish = task(airflow_tasks.publish_marts, task_id="publish_marts", outlets=MART_ASSETS)()

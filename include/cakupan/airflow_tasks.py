@@ -63,7 +63,7 @@ def publish_marts(**context) -> dict:
 
 def coverage_report(**context) -> str:
     from cakupan.config import settings
-    from cakupan.coverage_report import build_report
+    from cakupan.report_page import build_report
     from cakupan.warehouse import dsn_from_airflow
 
     return str(build_report(dsn_from_airflow(), settings().report_dir))

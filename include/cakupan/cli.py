@@ -158,7 +158,7 @@ def _env(args) -> int:
 
 
 def _summary(args) -> int:
-    from cakupan.report import print_summary
+    from cakupan.summary import print_summary
     from cakupan.warehouse import connect
 
     with connect() as conn:
@@ -167,7 +167,7 @@ def _summary(args) -> int:
 
 
 def _report(args) -> int:
-    from cakupan.coverage_report import build_report
+    from cakupan.report_page import build_report
     from cakupan.warehouse import warehouse_dsn
 
     out = Path(args.out) if args.out else settings().report_dir

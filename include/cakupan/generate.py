@@ -20,23 +20,17 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from cakupan.articles import ARTICLE_REGENCIES, BONTANG_VULNERABLE
 from cakupan.config import PROJECT_ROOT
 from cakupan.contracts import ENROLLMENT, WORKING_POPULATION
 
 log = logging.getLogger(__name__)
 REFERENCE = PROJECT_ROOT / "sample_data"
 
-# region code -> (workers at scale 1 or None for the share rule, coverage in calibration month)
-ARTICLE_REGENCIES: dict[str, tuple[int | None, float]] = {
-    "15.06": (112_000, 42_000 / 112_000),  # Tanjung Jabung Barat: 42,000 of about 112,000
-    "19.06": (None, 0.31),  # Belitung Timur
-    "19.03": (None, 0.21),  # Bangka Selatan
-    "21.03": (None, 0.5929),  # Natuna
-    "64.74": (None, 0.62),  # Kota Bontang
-}
-BONTANG_VULNERABLE = ("64.74", 34_782)  # vulnerable workers paid by the city
-WORKING_SHARE = 0.46  # workers / population where no figure is published
-ADULT_SHARE = 0.72  # population aged 15+
+# Assumptions, not sources (synthetic data only): the share of the population that works
+# where no figure is published, and the share aged 15 or more.
+WORKING_SHARE = 0.46
+ADULT_SHARE = 0.72
 MONTHLY_GROWTH = 0.006  # participants grow towards the calibration month
 MONTHLY_CHURN = 0.01  # share of actives lapsing each month
 
@@ -111,7 +105,7 @@ def _split(total: int, weights: dict | Iterable, rng: random.Random) -> list[int
 
 def plan(regency: Regency, seed: int, scale: float) -> tuple[int, float]:
     """Workers (scaled) and calibration-month coverage of a regency."""
-    workers, coverage = ARTICLE_REGENCIES.get(regency.code, (None, None))
+    workers, coverage, _source = ARTICLE_REGENCIES.get(regency.code, (None, None, None))
     rng = random.Random(f"{seed}:{regency.code}:plan")
     if workers is None:
         workers = round(regency.population * WORKING_SHARE * rng.uniform(0.9, 1.1))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import psycopg
 
-from cakupan.coverage_report import ARTICLE_REGENCIES
+from cakupan.articles import ARTICLE_CODES
 
 
 def _table(rows: list[tuple], header: tuple[str, ...]) -> str:
@@ -44,7 +44,7 @@ def print_coverage(conn: psycopg.Connection) -> None:
            where region_code = any(%s)
              and period = (select max(period) from marts.coverage_by_regency)
            order by region_code""",
-        (list(ARTICLE_REGENCIES),),
+        (list(ARTICLE_CODES),),
     ).fetchall()
     print("\nCoverage in the regencies of the source articles (marts.coverage_by_regency):")
     print(

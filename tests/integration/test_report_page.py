@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import struct
 import subprocess
 
 import pytest
 
-from cakupan.coverage_report import build_report
+from cakupan.report_page import build_report
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = [
@@ -49,6 +50,9 @@ def test_report_content_and_charts(dsn, published, tmp_path):
     index = build_report(dsn, tmp_path / "report")
     page = index.read_text()
     assert "Kabupaten Belitung Timur" in page and "61.00%" in page
+    # The month-over-month change is in percentage points, signed.
+    assert re.search(r"<td>[+-]\d+\.\d{2}</td>", page)
+    assert "Where the demo figures come from: Belitung Timur: coverage 31%" in page
     for chart in ("coverage_vs_target.png", "trends.png"):
         width, height = png_size(tmp_path / "report" / chart)
         assert width >= 600 and height >= 300
