@@ -61,7 +61,7 @@ demo: pipeline
 summary: venv
 	$(CAKUPAN) summary
 
-test: venv manifest
+test: venv manifest lint
 	@mkdir -p -m 700 .local/run
 	$(BIN)/pytest -q
 
@@ -91,7 +91,8 @@ stop:
 
 lint: venv
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check include dags tests
+	$(BIN)/ruff format --check include dags tests benchmarks
+	cd dbt_project && ../$(BIN)/sqlfluff lint models tests --disable-progress-bar
 
 lock:
 	$(BIN)/pip freeze --exclude-editable | grep -v '^cakupan' | \

@@ -15,6 +15,8 @@ import logging
 import psycopg
 from psycopg import sql
 
+from cakupan.manifest import mart_columns
+
 log = logging.getLogger(__name__)
 BUILD_SCHEMA = "marts_build"
 PUBLISHED_SCHEMA = "marts"
@@ -28,22 +30,38 @@ def _columns(conn, schema: str, table: str) -> list[tuple[str, str]]:
     ).fetchall()
 
 
+_TABLES = "select tablename from pg_tables where schemaname = %s"
+
+
+def _drop_stale(conn, schema: str, table: str) -> None:
+    try:
+        with conn.transaction():
+            conn.execute(
+                sql.SQL("drop table {}.{}").format(sql.Identifier(schema), sql.Identifier(table))
+            )
+    except psycopg.errors.DependentObjectsStillExist as exc:
+        raise RuntimeError(
+            f"{schema}.{table} is no longer a mart (renamed or removed), but "
+            f"{exc.diag.message_detail or 'other objects'}: update or drop them, then publish "
+            "again; nothing was published"
+        ) from None
+    log.info("dropped %s.%s: no longer a mart", schema, table)
+
+
 def publish(dsn: str, run_id: str | None = None) -> dict[str, int]:
-    """Publish every table of marts_build; returns rows per table."""
+    """Publish every mart dbt defines (its manifest); returns rows per mart. A table in
+    `marts` that is no longer a mart (renamed or removed) is dropped in the same
+    transaction: BI tools must not go on reading a table nothing refreshes."""
     ident = sql.Identifier
     counts: dict[str, int] = {}
+    marts = list(mart_columns())
     with psycopg.connect(dsn) as conn, conn.transaction():
-        tables = [
-            r[0]
-            for r in conn.execute(
-                "select tablename from pg_tables where schemaname = %s order by tablename",
-                (BUILD_SCHEMA,),
-            )
-        ]
-        if not tables:
-            raise RuntimeError(f"nothing to publish: schema {BUILD_SCHEMA} has no tables")
+        built = {r[0] for r in conn.execute(_TABLES, (BUILD_SCHEMA,))}
+        missing = [m for m in marts if m not in built]
+        if missing:
+            raise RuntimeError(f"nothing to publish: {BUILD_SCHEMA} lacks {missing}; run dbt")
         conn.execute(sql.SQL("create schema if not exists {}").format(ident(PUBLISHED_SCHEMA)))
-        for table in tables:
+        for table in marts:
             src = sql.SQL("{}.{}").format(ident(BUILD_SCHEMA), ident(table))
             dst = sql.SQL("{}.{}").format(ident(PUBLISHED_SCHEMA), ident(table))
             if _columns(conn, PUBLISHED_SCHEMA, table) != _columns(conn, BUILD_SCHEMA, table):
@@ -60,6 +78,10 @@ def publish(dsn: str, run_id: str | None = None) -> dict[str, int]:
             ).fetchone()[0]
             if comment:
                 conn.execute(sql.SQL("comment on table {} is {}").format(dst, sql.Literal(comment)))
+        for schema in (PUBLISHED_SCHEMA, BUILD_SCHEMA):
+            stale = sorted({r[0] for r in conn.execute(_TABLES, (schema,))} - set(marts))
+            for table in stale:
+                _drop_stale(conn, schema, table)
         conn.execute(
             "insert into audit.publications (run_id, tables) values (%s, %s)",
             (run_id, json.dumps(counts)),

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import warnings
 from dataclasses import dataclass, field
 
@@ -135,6 +136,9 @@ def _context(dsn: str):
     import great_expectations as gx
 
     context = gx.get_context(mode="ephemeral")
+    # The site shows this run (history is in audit.quality_runs): pages of earlier runs
+    # would pile up and be linked from nowhere.
+    shutil.rmtree(DATA_DOCS, ignore_errors=True)
     context.variables.progress_bars = {"globally": False, "metric_calculations": False}
     context.update_data_docs_site(
         "local_site",

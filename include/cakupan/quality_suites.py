@@ -14,9 +14,7 @@ Each suite is a list of expectations with a severity: "critical" stops publicati
 from __future__ import annotations
 
 import csv
-import json
 from dataclasses import dataclass
-from functools import cache
 
 import great_expectations.expectations as gxe
 
@@ -34,10 +32,10 @@ from cakupan.contracts import (
     WORKING_POPULATION,
     Dataset,
 )
-from cakupan.dbt_env import DBT_PROJECT_DIR, MANIFEST
+from cakupan.dbt_env import DBT_PROJECT_DIR
+from cakupan.manifest import MART_SCHEMA, mart_columns
 
 CRITICAL, WARNING = "critical", "warning"
-MART_SCHEMA = "marts_build"  # the gate checks the marts before they are published
 
 
 def _critical(expectation):
@@ -210,20 +208,6 @@ def partitions_as_loaded(dataset: Dataset) -> list:
     ]
 
 
-@cache
-def _manifest_columns() -> dict[str, list[str]]:
-    nodes = json.loads(MANIFEST.read_text())["nodes"].values()
-    return {
-        n["name"]: list(n["columns"])
-        for n in nodes
-        if n["resource_type"] == "model" and n["schema"] == MART_SCHEMA
-    }
-
-
-def mart_columns(mart: str) -> list[str]:
-    return _manifest_columns()[mart]
-
-
 def _seed_values(seed: str, column: str) -> set[str]:
     with open(DBT_PROJECT_DIR / "seeds" / f"{seed}.csv", encoding="utf-8") as f:
         return {row[column] for row in csv.DictReader(f)}
@@ -253,7 +237,7 @@ def mart_suites() -> list[MartSuite]:
                 "from t r where r.level = 2 and r.province_code = p.region_code)",
             ),
         ],
-        "fct_coverage_regency_month": [
+        "coverage_by_segment": [
             *map(_not_null, ("region_code", "period", "segment", "active_participants")),
             _in_set("segment", SEGMENTS),
             _between("active_participants", 0),
@@ -332,7 +316,7 @@ def mart_suites() -> list[MartSuite]:
                 "sum(r.active_participants) or p.working_population <> sum(r.working_population)",
             ),
         ],
-        "coverage_vulnerable_by_regency": [
+        "coverage_by_payer": [
             *map(_not_null, ("region_code", "period", "contribution_payer", "payer_group")),
             _in_set("payer_group", _seed_values("contribution_payers", "payer_group")),
             _critical(
@@ -360,7 +344,9 @@ def mart_suites() -> list[MartSuite]:
             _regex("district_code", r"^\d{2}\.\d{2}\.\d{2}$"),
         ],
     }
+    missing = set(mart_columns()) - set(suites)
+    assert not missing, f"marts without a quality suite: {sorted(missing)}"
     return [
-        MartSuite(mart, [_schema(mart_columns(mart)), *expectations])
+        MartSuite(mart, [_schema(mart_columns()[mart]), *expectations])
         for mart, expectations in suites.items()
     ]

@@ -15,11 +15,26 @@ def as_bi_reader(dsn: str) -> str:
 
 @pytest.fixture
 def with_marts(dsn):
+    """Every mart dbt defines, as small stand-ins (the access rules, not the data, are
+    under test here); coverage_by_regency holds one row."""
+    from psycopg import sql
+
+    from cakupan.manifest import mart_columns
+
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("create schema if not exists marts_build")
+        for mart, columns in mart_columns().items():
+            conn.execute(
+                sql.SQL("create table marts_build.{} ({})").format(
+                    sql.Identifier(mart),
+                    sql.SQL(", ").join(
+                        sql.SQL("{} text").format(sql.Identifier(c)) for c in columns
+                    ),
+                )
+            )
         conn.execute(
-            "create table marts_build.coverage_by_regency as "
-            "select '19.06'::text as region_code, 0.31::numeric as coverage_rate"
+            "insert into marts_build.coverage_by_regency (region_code, coverage_rate) "
+            "values ('19.06', '0.31')"
         )
     publish(dsn, "bi-test")
     return dsn

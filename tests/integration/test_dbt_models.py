@@ -63,7 +63,7 @@ def test_article_figures_incremental_months_and_reruns(dsn, key, landed, tmp_pat
             "where region_code = '19.06'"
         ).fetchone() == (132_495, 39)
         segments = conn.execute(
-            """select sum(coverage_rate) from marts_build.fct_coverage_regency_month
+            """select sum(coverage_rate) from marts_build.coverage_by_segment
                where region_code = '15.06' and period = '2025-03-01'"""
         ).fetchone()[0]
         assert abs(float(segments) - 0.375) < 1e-5

@@ -15,9 +15,9 @@ from tests.helpers import run_dbt
 MARTS = (
     "coverage_by_regency",
     "coverage_by_province",
-    "fct_coverage_regency_month",
+    "coverage_by_segment",
     "dim_region",
-    "coverage_vulnerable_by_regency",
+    "coverage_by_payer",
 )
 
 
@@ -91,16 +91,16 @@ def test_publish_is_atomic_and_keeps_grants(dsn, published):
         conn.execute("alter table marts_build.dim_region rename column region_name to name_x")
     before = marts_checksums(dsn)
     # dim_region's columns changed, so it is recreated; a failure later in the same
-    # publication (a table refused by a constraint of its published twin) undoes it all.
+    # publication undoes it all: here a table that is no longer a mart (renamed) cannot
+    # be dropped because a BI user's view depends on it.
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute("create table marts.zz_broken (x int check (x > 0))")
-        conn.execute("create table marts_build.zz_broken (x int)")
-        conn.execute("insert into marts_build.zz_broken values (-1)")
-    with pytest.raises(psycopg.errors.CheckViolation):
+        conn.execute("create table marts.old_mart_name (x int)")
+        conn.execute("create view marts.bi_chart as select * from marts.old_mart_name")
+    with pytest.raises(RuntimeError, match=r"marts.old_mart_name is no longer a mart.*bi_chart"):
         publish(dsn, "broken-run")
     assert marts_checksums(dsn) == before
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute("update marts_build.zz_broken set x = 1")
+        conn.execute("drop view marts.bi_chart")
     publish(dsn, "fixed-run")
     with psycopg.connect(dsn) as conn:
         grants = conn.execute(
@@ -117,3 +117,5 @@ def test_publish_is_atomic_and_keeps_grants(dsn, published):
             "select obj_description('marts.coverage_by_regency'::regclass, 'pg_class')"
         ).fetchone()[0]
     assert grants and "name_x" in columns and "Grain" in comment
+    with psycopg.connect(dsn) as conn:  # the stale table is gone: nothing refreshes it
+        assert conn.execute("select to_regclass('marts.old_mart_name')").fetchone() == (None,)

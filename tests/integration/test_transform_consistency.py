@@ -34,7 +34,7 @@ def per_month(dsn) -> dict[str, tuple]:
         fact = dict(
             conn.execute(
                 """select period::text, sum(registered_participants)
-                   from marts_build.fct_coverage_regency_month group by 1"""
+                   from marts_build.coverage_by_segment group by 1"""
             )
         )
     months = sorted(set(raw) | set(inter) | set(fact))
@@ -103,14 +103,14 @@ def test_reload_committed_during_a_transform_is_not_missed(dsn, key, tmp_path, m
     # The gate catches a month whose mart disagrees with what its load stored.
     with psycopg.connect(dsn) as conn:
         conn.execute(
-            """update marts_build.fct_coverage_regency_month
+            """update marts_build.coverage_by_segment
                set registered_participants = registered_participants + 1
                where period = '2025-02-01' and segment = 'PU'"""
         )
     gate = run_gate(dsn, "tampered")
     assert not gate.passed
     assert any(
-        f.suite == "marts.fct_coverage_regency_month"
+        f.suite == "marts.coverage_by_segment"
         and "participants its load stored" in (f.description or "")
         for f in gate.critical
     ), gate.summary()

@@ -8,7 +8,7 @@ with participants as (
         sum(active_participants)::bigint as active_participants,
         sum(registered_participants)::bigint as registered_participants
     from {{ ref('int_enrollment__regency_month') }}
-    group by 1, 2
+    group by snapshot_month, regency_code
 ),
 
 working_population as (
@@ -27,14 +27,15 @@ denominator as (
         working_population.denominator_source
     from participants
     inner join working_population
-        on working_population.regency_code = participants.regency_code
+        on participants.regency_code = working_population.regency_code
     order by
         participants.snapshot_month,
         participants.regency_code,
         (working_population.semester_start <= participants.snapshot_month) desc,
         case when working_population.semester_start <= participants.snapshot_month
-            then participants.snapshot_month - working_population.semester_start
-            else working_population.semester_start - participants.snapshot_month end
+                then participants.snapshot_month - working_population.semester_start
+            else working_population.semester_start - participants.snapshot_month
+        end
 ),
 
 final as (
@@ -53,11 +54,11 @@ final as (
                              'participants.active_participants') }} as workers_to_target
     from participants
     left join denominator
-        on denominator.snapshot_month = participants.snapshot_month
-        and denominator.regency_code = participants.regency_code
+        on participants.snapshot_month = denominator.snapshot_month
+            and participants.regency_code = denominator.regency_code
     left join targets
-        on targets.region_code = participants.regency_code
-        and targets.year = extract(year from participants.snapshot_month)
+        on participants.regency_code = targets.region_code
+            and targets.year = extract(year from participants.snapshot_month)
 )
 
 select * from final

@@ -8,7 +8,7 @@
 with enrollment as (
     select * from {{ ref('stg_bpjs__enrollment') }}
     where {{ period_filter('snapshot_month', months) }}
-      and district_code is not null
+        and district_code is not null
 ),
 
 final as (
@@ -20,7 +20,7 @@ final as (
         count(*) filter (where is_active and ecosystem = 'desa') as active_desa_participants,
         max(source_load_id) as source_load_id
     from enrollment
-    group by 1, 2
+    group by snapshot_month, district_code
 )
 
 select * from final

@@ -13,10 +13,13 @@ with enrollment as (
 ),
 
 occupations as (
-    select occupation_code, worker_class from {{ ref('occupation_classes') }}
+    select
+        occupation_code,
+        worker_class
+    from {{ ref('occupation_classes') }}
 ),
 
-final as (
+classified as (
     select
         enrollment.snapshot_month,
         enrollment.regency_code,
@@ -25,12 +28,33 @@ final as (
         enrollment.ecosystem,
         enrollment.contribution_payer,
         coalesce(enrollment.poverty_decile, 0)::smallint as poverty_decile,
-        count(*) as registered_participants,
-        count(*) filter (where enrollment.is_active) as active_participants,
-        max(enrollment.source_load_id) as source_load_id
+        enrollment.is_active,
+        enrollment.source_load_id
     from enrollment
-    left join occupations on occupations.occupation_code = enrollment.occupation_code
-    group by 1, 2, 3, 4, 5, 6, 7
+    left join occupations on enrollment.occupation_code = occupations.occupation_code
+),
+
+final as (
+    select
+        snapshot_month,
+        regency_code,
+        segment,
+        worker_class,
+        ecosystem,
+        contribution_payer,
+        poverty_decile,
+        count(*) as registered_participants,
+        count(*) filter (where is_active) as active_participants,
+        max(source_load_id) as source_load_id
+    from classified
+    group by
+        snapshot_month,
+        regency_code,
+        segment,
+        worker_class,
+        ecosystem,
+        contribution_payer,
+        poverty_decile
 )
 
 select * from final

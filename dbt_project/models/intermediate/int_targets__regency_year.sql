@@ -1,7 +1,10 @@
 -- The target that applies to each regency and year: its own, else its province's, else
 -- the national default. The source travels with the rate.
 with regencies as (
-    select region_code, province_code from {{ ref('stg_kemendagri__regions') }}
+    select
+        region_code,
+        province_code
+    from {{ ref('stg_kemendagri__regions') }}
     where level = 2
 ),
 
@@ -23,8 +26,8 @@ candidates as (
     from regencies
     inner join targets
         on targets.region_code in (
-            regencies.region_code, regencies.province_code, '{{ var("national_region_code") }}'
-        )
+                regencies.region_code, regencies.province_code, '{{ var("national_region_code") }}'
+            )
 ),
 
 final as (

@@ -3,7 +3,11 @@ with working_population as (
 ),
 
 occupations as (
-    select occupation_code, is_working, worker_class from {{ ref('occupation_classes') }}
+    select
+        occupation_code,
+        is_working,
+        worker_class
+    from {{ ref('occupation_classes') }}
 ),
 
 final as (
@@ -19,7 +23,7 @@ final as (
         sum(wp.population) as population_15_plus,
         'Dukcapil working-population extract ' || wp.semester as denominator_source
     from working_population as wp
-    inner join occupations on occupations.occupation_code = wp.occupation_code
+    inner join occupations on wp.occupation_code = occupations.occupation_code
     group by wp.regency_code, wp.semester, wp.semester_start
 )
 

@@ -4,7 +4,11 @@ with participants as (
 ),
 
 districts as (
-    select region_code, region_name, regency_code, village_count
+    select
+        region_code,
+        region_name,
+        regency_code,
+        village_count
     from {{ ref('stg_kemendagri__regions') }}
     where level = 3
 ),
@@ -20,7 +24,7 @@ final as (
         participants.active_participants,
         participants.active_desa_participants
     from participants
-    inner join districts on districts.region_code = participants.district_code
+    inner join districts on participants.district_code = districts.region_code
 )
 
 select * from final

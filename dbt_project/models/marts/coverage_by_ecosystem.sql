@@ -10,7 +10,7 @@ by_ecosystem as (
         sum(active_participants)::bigint as active_participants,
         sum(registered_participants)::bigint as registered_participants
     from participants
-    group by 1, 2, 3
+    group by regency_code, snapshot_month, ecosystem
 ),
 
 final as (

@@ -2,17 +2,25 @@ with participants as (
     select * from {{ ref('int_enrollment__regency_month') }}
 ),
 
+payers as (
+    select
+        contribution_payer,
+        payer_group
+    from {{ ref('contribution_payers') }}
+),
+
 final as (
     select
-        regency_code as region_code,
-        snapshot_month as period,
-        poverty_decile,
-        sum(active_participants)::bigint as active_participants,
-        coalesce(sum(active_participants) filter (
-            where contribution_payer in ('apbd_regency', 'apbd_province', 'apbn')
+        participants.regency_code as region_code,
+        participants.snapshot_month as period,
+        participants.poverty_decile,
+        sum(participants.active_participants)::bigint as active_participants,
+        coalesce(sum(participants.active_participants) filter (
+            where payers.payer_group = 'government'
         ), 0)::bigint as active_government_paid
     from participants
-    group by 1, 2, 3
+    inner join payers on participants.contribution_payer = payers.contribution_payer
+    group by participants.regency_code, participants.snapshot_month, participants.poverty_decile
 )
 
 select * from final

@@ -7,7 +7,11 @@ targets as (
 ),
 
 provinces as (
-    select region_code, region_name from {{ ref('dim_region') }} where level = 1
+    select
+        region_code,
+        region_name
+    from {{ ref('dim_region') }}
+    where level = 1
 ),
 
 totals as (
@@ -30,7 +34,9 @@ province_targets as (
         targets.target_rate,
         targets.target_source
     from provinces
-    inner join targets on targets.region_code in (provinces.region_code, '{{ var("national_region_code") }}')
+    inner join
+        targets
+        on targets.region_code in (provinces.region_code, '{{ var("national_region_code") }}')
     order by provinces.region_code, targets.year, (targets.region_code = provinces.region_code) desc
 ),
 
@@ -44,16 +50,17 @@ final as (
         totals.working_population,
         totals.active_participants,
         totals.registered_participants,
-        {{ safe_ratio('totals.active_participants', 'totals.working_population') }} as coverage_rate,
+        {{ safe_ratio('totals.active_participants', 'totals.working_population') }}
+            as coverage_rate,
         province_targets.target_rate,
         province_targets.target_source,
         {{ workers_to_target('province_targets.target_rate', 'totals.working_population',
                              'totals.active_participants') }} as workers_to_target
     from totals
-    inner join provinces on provinces.region_code = totals.province_code
+    inner join provinces on totals.province_code = provinces.region_code
     left join province_targets
-        on province_targets.province_code = totals.province_code
-        and province_targets.year = extract(year from totals.period)
+        on totals.province_code = province_targets.province_code
+            and province_targets.year = extract(year from totals.period)
 )
 
 select * from final

@@ -12,14 +12,16 @@ with_history as (
     select
         coverage.*,
         coverage.coverage_rate
-            - lag(coverage.coverage_rate) over by_regency as coverage_rate_change_mom,
+        - lag(coverage.coverage_rate) over by_regency as coverage_rate_change_mom,
         coverage.active_participants
-            - lag(coverage.active_participants) over by_regency as active_participants_change_mom,
-        (coverage.coverage_rate
-            - lag(coverage.coverage_rate, {{ var('trend_months') }}) over by_regency)
-            / {{ var('trend_months') }} as trend_3m,
+        - lag(coverage.active_participants) over by_regency as active_participants_change_mom,
+        (
+            coverage.coverage_rate
+            - lag(coverage.coverage_rate, {{ var('trend_months') }}) over by_regency
+        )
+        / {{ var('trend_months') }} as trend_3m,
         (coverage.coverage_rate - first_value(coverage.coverage_rate) over by_regency)
-            / nullif(row_number() over by_regency - 1, 0) as trend_all
+        / nullif(row_number() over by_regency - 1, 0) as trend_all
     from coverage
     window by_regency as (partition by coverage.regency_code order by coverage.snapshot_month)
 ),
@@ -57,7 +59,7 @@ final as (
             -- Beyond 100 years a projection means nothing (and would overflow dates).
             when with_trend.monthly_rate_trend > 0
                 and (with_trend.target_rate - with_trend.coverage_rate)
-                    / with_trend.monthly_rate_trend <= 1200 then (
+                / with_trend.monthly_rate_trend <= 1200 then (
                 with_trend.snapshot_month + make_interval(months => ceil(
                     (with_trend.target_rate - with_trend.coverage_rate)
                     / with_trend.monthly_rate_trend
@@ -66,7 +68,7 @@ final as (
         end as projected_target_month,
         with_trend.denominator_source
     from with_trend
-    inner join regions on regions.region_code = with_trend.regency_code
+    inner join regions on with_trend.regency_code = regions.region_code
 )
 
 select * from final

@@ -1,6 +1,9 @@
 with source as (
-    select * from {{ source('raw', 'population_by_region') }}
-    where edition_year = (select max(edition_year) from {{ source('raw', 'population_by_region') }})
+    select editions.* from {{ source('raw', 'population_by_region') }} as editions
+    where editions.edition_year = (
+            select max(latest.edition_year)
+            from {{ source('raw', 'population_by_region') }} as latest
+        )
 ),
 
 final as (

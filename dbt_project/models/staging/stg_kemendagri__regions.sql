@@ -1,8 +1,10 @@
 -- Latest edition of the region list, names cleaned (the upstream file has double spaces,
 -- "Kab" abbreviations and a misspelt "Papua Barat Oaya").
 with source as (
-    select * from {{ source('raw', 'regions') }}
-    where edition_year = (select max(edition_year) from {{ source('raw', 'regions') }})
+    select editions.* from {{ source('raw', 'regions') }} as editions
+    where editions.edition_year = (
+            select max(latest.edition_year) from {{ source('raw', 'regions') }} as latest
+        )
 ),
 
 cleaned as (

@@ -21,11 +21,14 @@ with participants as (
         max(source_load_id) as source_load_id
     from {{ ref('int_enrollment__regency_month') }}
     where {{ period_filter('snapshot_month', months) }}
-    group by 1, 2, 3
+    group by snapshot_month, regency_code, segment
 ),
 
 coverage as (
-    select regency_code, snapshot_month, working_population
+    select
+        regency_code,
+        snapshot_month,
+        working_population
     from {{ ref('int_coverage__regency_month') }}
     where {{ period_filter('snapshot_month', months) }}
 ),
@@ -43,8 +46,8 @@ final as (
         participants.source_load_id
     from participants
     left join coverage
-        on coverage.regency_code = participants.regency_code
-        and coverage.snapshot_month = participants.snapshot_month
+        on participants.regency_code = coverage.regency_code
+            and participants.snapshot_month = coverage.snapshot_month
 )
 
 select * from final
