@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 
 from cakupan import readers
 from cakupan.config import settings
@@ -100,7 +101,14 @@ def mark_abandoned_loads(conn: psycopg.Connection) -> list[int]:
                 from gone where l.load_id = gone.load_id
                 returning l.load_id"""
         ).fetchall()
-    abandoned = sorted(r[0] for r in rows)
+        abandoned = sorted(r[0] for r in rows)
+        # Their staging tables were committed empty before their COPY began.
+        for (table,) in conn.execute(
+            "select tablename from pg_tables where schemaname = 'raw' "
+            "and substring(tablename from '__load_(\\d+)$')::bigint = any(%s)",
+            (abandoned,),
+        ).fetchall():
+            conn.execute(sql.SQL("drop table raw.{}").format(sql.Identifier(table)))
     if abandoned:
         log.warning("marked abandoned loads failed: %s", ", ".join(map(str, abandoned)))
     return abandoned
@@ -217,9 +225,12 @@ def load_extract(
                 max_line_bytes=config.max_line_bytes,
                 max_reject_ratio=config.max_reject_ratio,
             )
+            job.staging.create()
             result = _load_rows(job, options, counts, started)
         except Exception as exc:
             conn.rollback()
+            if "job" in locals():
+                job.staging.drop()
             if isinstance(exc, TooManyRejected):
                 counts.update(read=exc.read, rejected=exc.rejected)
             # Our own messages quote no row data; anything else might.
@@ -256,7 +267,7 @@ def _load_rows(job: readers.LoadJob, options: LoadOptions, counts: dict, started
             if dataset.columnar:
                 try:
                     with conn.transaction():  # a savepoint, rolled back if we fall back
-                        staging.create()
+                        staging.empty()
                         copied = readers.copy_columnar(job)
                 except readers.columnar_fallback_errors() as exc:
                     log.warning(
@@ -266,7 +277,7 @@ def _load_rows(job: readers.LoadJob, options: LoadOptions, counts: dict, started
                     )
                     quarantine.discard()
             if copied is None:
-                staging.create()
+                staging.empty()
                 copied = readers.copy_per_row(job)
             read, rejected = copied.read, copied.rejected
             counts.update(
@@ -293,6 +304,8 @@ def _load_rows(job: readers.LoadJob, options: LoadOptions, counts: dict, started
                     )
             quarantine.flush()
             job.budget(None).final(read, rejected)
+            # From here on the parent table is read and then replaced: one load at a time.
+            staging.lock_parent()
             faults = edition_faults(conn, dataset, staging.ident, job.period, settings())
             if faults and not options.accept_implausible:
                 raise ExtractError(

@@ -20,9 +20,18 @@ def partition_name(dataset: Dataset, period: str) -> str:
     return f"{dataset.table}_p{period.replace('-', '_').lower()}"
 
 
+# Loads of the same raw table take this lock (per table) before anything that locks the
+# parent table: two reloads would otherwise deadlock on each other's parent locks.
+_SWAP_LOCK = "pg_advisory_xact_lock(hashtext('cakupan.swap'), hashtext({}))"
+
+
 class StagingTable:
     """The table one load COPYs its rows into, which then replaces the period's partition.
-    The one owner of its name, its creation, the removal of repeated keys and the swap."""
+    The one owner of its name, its creation, the removal of repeated keys and the swap.
+
+    It is created in a short transaction of its own (creating it LIKE the parent locks
+    the parent until commit), emptied again inside the load's transaction (so COPY FREEZE
+    applies), and dropped if the load fails."""
 
     def __init__(self, conn, dataset: Dataset, period: str, load_id: int):
         self.conn, self.dataset, self.period, self.load_id = conn, dataset, period, load_id
@@ -31,23 +40,38 @@ class StagingTable:
         self.ident = sql.Identifier("raw", self.name)
 
     def create(self) -> None:
-        """An empty table shaped like the raw table. Its period check is added while it
-        is empty: ATTACH then trusts it without a scan, and adding it after the load
-        would scan every row once more."""
+        """An empty table shaped like the raw table, committed at once. Its period check is
+        added while it is empty: ATTACH then trusts it without a scan, and adding it after
+        the load would scan every row once more."""
         ident = sql.Identifier
-        self.conn.execute(
-            sql.SQL("create table {} (like {} including defaults)").format(
-                self.ident, ident("raw", self.dataset.table)
+        with self.conn.transaction():
+            self.conn.execute(
+                sql.SQL("create table {} (like {} including defaults)").format(
+                    self.ident, ident("raw", self.dataset.table)
+                )
             )
-        )
-        self.conn.execute(
-            sql.SQL("alter table {} add constraint {} check ({} = {})").format(
-                self.ident,
-                ident(f"{self.partition}_period"),
-                ident(self.dataset.period_column),
-                sql.Literal(self.period),
+            self.conn.execute(
+                sql.SQL("alter table {} add constraint {} check ({} = {})").format(
+                    self.ident,
+                    ident(f"{self.partition}_period"),
+                    ident(self.dataset.period_column),
+                    sql.Literal(self.period),
+                )
             )
-        )
+
+    def empty(self) -> None:
+        """Truncate it in the current (sub)transaction, which lets COPY FREEZE write
+        frozen rows (no later vacuum pass over a fresh month)."""
+        self.conn.execute(sql.SQL("truncate {}").format(self.ident))
+
+    def lock_parent(self) -> None:
+        """Serialise with other loads of the same raw table, until the transaction ends."""
+        self.conn.execute(sql.SQL("select " + _SWAP_LOCK).format(sql.Literal(self.dataset.table)))
+
+    def drop(self) -> None:
+        """Remove it after a failed load, in a transaction of its own."""
+        with self.conn.transaction():
+            self.conn.execute(sql.SQL("drop table if exists {}").format(self.ident))
 
     @contextmanager
     def load_and_period_defaults(self) -> Iterator[None]:
@@ -121,7 +145,8 @@ class StagingTable:
         ).fetchone()[0]
 
     def swap(self) -> None:
-        """Replace the period's partition with this table (in the caller's transaction)."""
+        """Replace the period's partition with this table (in the caller's transaction,
+        after lock_parent)."""
         ident = sql.Identifier
         part = ident("raw", self.partition)
         self.conn.execute(sql.SQL("drop table if exists {}").format(part))

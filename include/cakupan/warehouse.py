@@ -8,6 +8,7 @@ Airflow, so any secrets backend works.
 
 from __future__ import annotations
 
+import hashlib
 from importlib.resources import files
 from urllib.parse import urlsplit, urlunsplit
 
@@ -56,15 +57,33 @@ def connect(dsn: str | None = None, **kwargs) -> psycopg.Connection:
 def bootstrap(conn: psycopg.Connection) -> None:
     """Create schemas, tables and the bi_reader role if missing; safe to run at any time.
 
+    The DDL runs only when bootstrap.sql changed since it last ran on this database (its
+    hash is kept in audit.bootstrap): on every other call this is one cheap query, and
+    no load takes DDL locks that would stall readers or other loads.
+
     The bi_reader role has no password here: set one with
     `alter role bi_reader password '...'` (or manage the role in your platform)."""
-    sql = files("cakupan").joinpath("sql/bootstrap.sql").read_text()
+    text = files("cakupan").joinpath("sql/bootstrap.sql").read_text()
+    digest = hashlib.sha256(text.encode()).hexdigest()
     # Its own committed transaction: the DDL's locks must not outlive the bootstrap.
     with conn.transaction():
+        if _bootstrapped(conn, digest):
+            return
         # Serialise concurrent bootstraps (parallel load tasks) on one advisory lock.
         conn.execute("select pg_advisory_xact_lock(hashtext('cakupan.bootstrap'))")
+        if _bootstrapped(conn, digest):
+            return
         db = conn.execute("select quote_ident(current_database())").fetchone()[0]
-        conn.execute(sql.replace("current_database_placeholder", db))
+        conn.execute(text.replace("current_database_placeholder", db))
+        conn.execute("insert into audit.bootstrap (sha256) values (%s)", (digest,))
+
+
+def _bootstrapped(conn: psycopg.Connection, digest: str) -> bool:
+    if conn.execute("select to_regclass('audit.bootstrap')").fetchone()[0] is None:
+        return False
+    return conn.execute(
+        "select exists (select 1 from audit.bootstrap where sha256 = %s)", (digest,)
+    ).fetchone()[0]
 
 
 def sqlalchemy_url(dsn: str) -> str:

@@ -184,3 +184,10 @@ grant usage on schema marts to bi_reader;
 grant select on all tables in schema marts to bi_reader;
 alter default privileges in schema marts grant select on tables to bi_reader;
 revoke all on schema raw, audit, quarantine from bi_reader;
+
+-- Which versions of this file ran here (cakupan.warehouse.bootstrap skips a version that did).
+create table if not exists audit.bootstrap (
+    sha256     text primary key,
+    applied_at timestamptz not null default now()
+);
+comment on table audit.bootstrap is 'Hash of each bootstrap.sql version applied to this database.';
