@@ -43,6 +43,8 @@ class Settings:
     months_ahead: int
     min_edition_share: float
     max_population_change: float
+    publish_lock_timeout_s: float
+    publish_max_wait_s: float
 
     @property
     def pgdata(self) -> Path:
@@ -109,4 +111,6 @@ def settings() -> Settings:
         months_ahead=_number("CAKUPAN_MONTHS_AHEAD", "1", int, 0, 24),
         min_edition_share=_number("CAKUPAN_MIN_EDITION_SHARE", "0.9", high=1.0),
         max_population_change=_number("CAKUPAN_MAX_POPULATION_CHANGE", "0.1"),
+        publish_lock_timeout_s=_number("CAKUPAN_PUBLISH_LOCK_TIMEOUT_S", "2", low=0.1),
+        publish_max_wait_s=_number("CAKUPAN_PUBLISH_MAX_WAIT_S", "900"),
     )

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 
 import psycopg
 from psycopg import sql
 
+from cakupan.config import settings
 from cakupan.manifest import mart_columns
 
 log = logging.getLogger(__name__)
@@ -51,7 +53,31 @@ def _drop_stale(conn, schema: str, table: str) -> None:
 def publish(dsn: str, run_id: str | None = None) -> dict[str, int]:
     """Publish every mart dbt defines (its manifest); returns rows per mart. A table in
     `marts` that is no longer a mart (renamed or removed) is dropped in the same
-    transaction: BI tools must not go on reading a table nothing refreshes."""
+    transaction: BI tools must not go on reading a table nothing refreshes.
+
+    The publication first takes every mart's lock at once, each attempt waiting at most
+    CAKUPAN_PUBLISH_LOCK_TIMEOUT_S: a long BI query on one mart makes the publication
+    retry, instead of holding the marts already refilled locked behind that query. So
+    readers wait at most that long, plus the refill itself."""
+    config = settings()
+    deadline = time.monotonic() + config.publish_max_wait_s
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            return _publish_once(dsn, run_id, config.publish_lock_timeout_s)
+        except psycopg.errors.LockNotAvailable:
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"publication gave up after {attempt} attempts in "
+                    f"{config.publish_max_wait_s:.0f} s: BI queries kept the marts locked "
+                    "(CAKUPAN_PUBLISH_MAX_WAIT_S); nothing was published"
+                ) from None
+            log.info("publication: a reader holds a mart, retrying (attempt %d)", attempt)
+            time.sleep(min(2.0**attempt / 4, 10.0))
+
+
+def _publish_once(dsn: str, run_id: str | None, lock_timeout_s: float) -> dict[str, int]:
     ident = sql.Identifier
     counts: dict[str, int] = {}
     marts = list(mart_columns())
@@ -61,6 +87,22 @@ def publish(dsn: str, run_id: str | None = None) -> dict[str, int]:
         if missing:
             raise RuntimeError(f"nothing to publish: {BUILD_SCHEMA} lacks {missing}; run dbt")
         conn.execute(sql.SQL("create schema if not exists {}").format(ident(PUBLISHED_SCHEMA)))
+        published = {r[0] for r in conn.execute(_TABLES, (PUBLISHED_SCHEMA,))}
+        conn.execute(
+            sql.SQL("set local lock_timeout = {}").format(
+                sql.Literal(f"{int(lock_timeout_s * 1000)}ms")
+            )
+        )
+        if published:
+            conn.execute(
+                sql.SQL("lock table {} in access exclusive mode").format(
+                    sql.SQL(", ").join(
+                        sql.SQL("{}.{}").format(ident(PUBLISHED_SCHEMA), ident(t))
+                        for t in sorted(published)
+                    )
+                )
+            )
+        conn.execute("set local lock_timeout = 0")  # held now: the rest waits on nothing
         for table in marts:
             src = sql.SQL("{}.{}").format(ident(BUILD_SCHEMA), ident(table))
             dst = sql.SQL("{}.{}").format(ident(PUBLISHED_SCHEMA), ident(table))

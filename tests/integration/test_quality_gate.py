@@ -119,3 +119,40 @@ def test_publish_is_atomic_and_keeps_grants(dsn, published):
     assert grants and "name_x" in columns and "Grain" in comment
     with psycopg.connect(dsn) as conn:  # the stale table is gone: nothing refreshes it
         assert conn.execute("select to_regclass('marts.old_mart_name')").fetchone() == (None,)
+
+
+def test_publication_never_blocks_readers_for_long(dsn, published, monkeypatch):
+    """A BI query holding one mart makes the publication retry; meanwhile readers of the
+    other marts are never held behind it for more than the lock timeout."""
+    import threading
+    import time
+
+    monkeypatch.setenv("CAKUPAN_PUBLISH_LOCK_TIMEOUT_S", "0.5")
+    long_query = psycopg.connect(dsn)
+    # dim_region is published last: publishing one mart after another would hold the
+    # others locked behind this query.
+    long_query.execute("select count(*) from marts.dim_region").fetchone()
+    outcome = {}
+
+    def run_publish():
+        started = time.monotonic()
+        outcome["counts"] = publish(dsn, "waiting-run")
+        outcome["seconds"] = time.monotonic() - started
+
+    publisher = threading.Thread(target=run_publish)
+    publisher.start()
+    slowest = 0.0
+    with psycopg.connect(dsn, autocommit=True) as reader:
+        reader.execute("set statement_timeout = '5s'")
+        until = time.monotonic() + 4
+        while time.monotonic() < until:
+            started = time.monotonic()
+            reader.execute("select count(*) from marts.coverage_by_regency").fetchone()
+            slowest = max(slowest, time.monotonic() - started)
+            time.sleep(0.05)
+    assert publisher.is_alive()  # still waiting for the long query
+    long_query.commit()  # the BI query ends
+    long_query.close()
+    publisher.join(60)
+    assert outcome["counts"]["coverage_by_regency"] == 2 and outcome["seconds"] >= 4
+    assert slowest < 1.5, f"a reader waited {slowest:.1f} s behind the publication"
