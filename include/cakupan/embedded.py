@@ -60,6 +60,20 @@ def socket_dir(pgdata: Path | None = None) -> str | None:
     return lines[4] if len(lines) > 4 and lines[4] else None
 
 
+def is_running(pgdata: Path | None = None) -> bool:
+    """The server answers on its socket (a postmaster.pid left by a crash is not enough)."""
+    sock = socket_dir(pgdata)
+    if sock is None:
+        return False
+    try:
+        psycopg.connect(
+            f"postgresql://postgres@/postgres?host={quote(sock, safe='/')}", connect_timeout=3
+        ).close()
+    except psycopg.OperationalError:
+        return False
+    return True
+
+
 def running_server_uri(database: str, pgdata: Path | None = None) -> str:
     sock = socket_dir(pgdata)
     if sock is None:

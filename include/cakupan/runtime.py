@@ -13,6 +13,7 @@ import secrets
 
 from cakupan import embedded
 from cakupan.config import PROJECT_ROOT, settings
+from cakupan.errors import ConfigurationError
 from cakupan.warehouse import sqlalchemy_url
 
 
@@ -44,6 +45,14 @@ def airflow_env() -> dict[str, str]:
         "CAKUPAN_HOME": str(PROJECT_ROOT),
         "CAKUPAN_LOCAL_DIR": str(s.local_dir),
     }
+    external = {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW_CONN_WAREHOUSE"}
+    if not external <= set(os.environ) and not embedded.is_running():
+        # Airflow would quietly fall back to a SQLite metadata database of its own.
+        raise ConfigurationError(
+            "the warehouse is not running: start it with `make warehouse` (or `cakupan "
+            "warehouse up`), or point AIRFLOW__DATABASE__SQL_ALCHEMY_CONN and "
+            "AIRFLOW_CONN_WAREHOUSE at your own PostgreSQL"
+        )
     if sock:
         defaults["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = sqlalchemy_url(
             embedded.running_server_uri("airflow")

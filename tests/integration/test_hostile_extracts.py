@@ -490,6 +490,18 @@ def test_cli_turns_operator_mistakes_into_one_line(tmp_path):
         assert proc.returncode == 1 and "Traceback" not in proc.stderr
         (line,) = proc.stderr.strip().splitlines()
         assert line.startswith("cakupan: error: ") and expected in line and "make warehouse" in line
+    # No warehouse running: Airflow must not quietly fall back to a SQLite database.
+    bare = {k: v for k, v in env.items() if not k.startswith(("AIRFLOW", "CAKUPAN"))}
+    proc = subprocess.run(
+        [CAKUPAN, "airflow", "dags", "list"],
+        env=dict(bare, CAKUPAN_LOCAL_DIR=str(tmp_path / "local"), CAKUPAN_NIK_HMAC_KEY="k" * 32),
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 1 and proc.stderr.startswith(
+        "cakupan: error: the warehouse is not running: start it with `make warehouse`"
+    )
+    assert not list((tmp_path / "local").rglob("*.db"))  # no SQLite database was made
     proc = subprocess.run(
         [CAKUPAN, "load", "enrollment", "x.csv"],
         env=dict(env, CAKUPAN_MAX_REJECT_RATIO="lots"),
