@@ -27,6 +27,11 @@ from cakupan.dag_defaults import DEFAULT_ARGS
             type="boolean",
             description="load editions that fail the plausibility checks (audited)",
         ),
+        "accept_new_key": Param(
+            False,
+            type="boolean",
+            description="key rotation: load months under a NIK key other than raw's (audited)",
+        ),
     },
     tags=["cakupan", "ingestion"],
     doc_md=__doc__,

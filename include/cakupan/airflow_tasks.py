@@ -26,9 +26,17 @@ def load_extract(dataset: str, uri: str, **context) -> dict:
     ti = context["ti"]
     run = RunInfo(run_id=context["run_id"], dag_id=ti.dag_id, task_id=ti.task_id)
     key = resolve_key(use_airflow=True) if DATASETS[dataset].needs_key else None
-    accept = bool(context["params"].get("accept_implausible", False))
+    params = context["params"]
     try:
-        return load(dsn_from_airflow(), dataset, uri, run, key, accept_implausible=accept)
+        return load(
+            dsn_from_airflow(),
+            dataset,
+            uri,
+            run,
+            key,
+            accept_implausible=bool(params.get("accept_implausible", False)),
+            accept_new_key=bool(params.get("accept_new_key", False)),
+        )
     except ExtractError as exc:
         # The file itself is at fault: retrying cannot help, fail at once with its cause.
         raise AirflowFailException(f"Extract refused: {exc}") from exc

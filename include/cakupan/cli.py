@@ -90,7 +90,9 @@ def _load(args) -> int:
 
     needs_key = DATASETS[args.dataset].needs_key
     key = resolve_key(default_key_file=nik_key_file()) if needs_key else None
-    options = LoadOptions(accept_implausible=args.accept_implausible)
+    options = LoadOptions(
+        accept_implausible=args.accept_implausible, accept_new_key=args.accept_new_key
+    )
     r = load_extract(warehouse_dsn(), args.dataset, args.uri, key=key, options=options)
     print(
         f"load {r.load_id}: {r.file_name} ({r.period}) read {r.rows_read:,} loaded "
@@ -226,6 +228,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="load an edition that fails the plausibility checks (much smaller than the "
         "edition in use, or a population total that moved too far); recorded in the audit",
+    )
+    ld.add_argument(
+        "--accept-new-key",
+        action="store_true",
+        help="key rotation: load a month under a NIK key other than the one the months in "
+        "raw were loaded with; recorded in the audit",
     )
     ld.set_defaults(func=_load)
 

@@ -71,12 +71,17 @@ def load(
     run: RunInfo,
     key: bytes | None,
     accept_implausible: bool = False,
+    accept_new_key: bool = False,
 ) -> dict:
     """Load one extract found in its source; refused if the source holds another file
     for the same period."""
     period = DATASETS[dataset_name].period_from_file(file_name(uri))
     _, by_period = _extracts_by_period(dataset_name)
     others = [u for u in by_period.get(period, []) if u != uri] if period else []
-    options = LoadOptions(accept_implausible=accept_implausible, conflicts=tuple(others))
+    options = LoadOptions(
+        accept_implausible=accept_implausible,
+        accept_new_key=accept_new_key,
+        conflicts=tuple(others),
+    )
     result = load_extract(dsn, dataset_name, uri, run=run, key=key, options=options)
     return asdict(result)

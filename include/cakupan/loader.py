@@ -24,7 +24,7 @@ from cakupan.config import settings
 from cakupan.contracts import DATASETS, Dataset, Regions, RowContext
 from cakupan.errors import ExtractError
 from cakupan.partitions import StagingTable
-from cakupan.plausibility import check_period, edition_faults
+from cakupan.plausibility import check_period, edition_faults, key_faults
 from cakupan.privacy import clean_text, safe_text
 from cakupan.pseudonymise import NikPseudonymiser
 from cakupan.quarantine import Quarantine, TooManyRejected
@@ -162,6 +162,8 @@ class LoadOptions:
 
     # Load even if the edition checks (plausibility.edition_faults) find it implausible.
     accept_implausible: bool = False
+    # Load under a NIK key other than the months in raw use (a key rotation).
+    accept_new_key: bool = False
     # Other files in the source for the same period: the load is refused, naming them.
     conflicts: tuple[str, ...] = ()
 
@@ -314,10 +316,15 @@ def _load_rows(job: readers.LoadJob, options: LoadOptions, counts: dict, started
                     + "; ".join(faults)
                     + ". If it is right, load it with accept_implausible (audited)",
                 )
+            fingerprint = job.ctx.pseudonymiser.fingerprint if job.ctx.pseudonymiser else None
+            key_change = key_faults(conn, dataset, job.period, fingerprint)
+            if key_change and not options.accept_new_key:
+                raise ExtractError(job.uri, "; ".join(key_change))
+            faults += key_change
             overrides = [f.split(":")[0] for f in faults] or None
             counts["overrides"] = overrides
             if overrides:
-                log.warning("%s: loaded despite %s (accept_implausible)", job.name, overrides)
+                log.warning("%s: loaded despite %s (overridden)", job.name, overrides)
             staging.swap()
             loaded = read - rejected
             seconds = time.monotonic() - started

@@ -8,8 +8,12 @@ anything, so a careless or hostile file cannot become the published truth.
   than CAKUPAN_MAX_POPULATION_CHANGE: a six-row region list cannot become the
   reference every later load is checked against.
 
-Edition checks can be overridden for one load (`accept_implausible`); the audit row
-records which ones were.
+- A pseudonymised extract uses the NIK key of the months already in raw: tokens of two
+  keys never match, so a key that changed silently (a secrets backend serving another
+  key) would split every participant in two.
+
+Edition checks can be overridden for one load (`accept_implausible`), the key check by
+a key rotation (`accept_new_key`); the audit row records which ones were.
 """
 
 from __future__ import annotations
@@ -100,3 +104,30 @@ def edition_faults(conn, dataset: Dataset, staging, period: str, settings: Setti
                 f"{settings.max_population_change:.0%}, CAKUPAN_MAX_POPULATION_CHANGE)"
             )
     return faults
+
+
+def key_faults(conn, dataset: Dataset, period: str, fingerprint: str | None) -> list[str]:
+    """Why this load's NIK key differs from the key of the other months in raw (empty:
+    same key, or nothing to compare with)."""
+    if not dataset.needs_key or fingerprint is None:
+        return []
+    others = conn.execute(
+        """with latest as (
+             select distinct on (l.period) l.period, l.key_fingerprint
+             from audit.extract_loads l
+             join audit.raw_partitions p on p.table_name = %s and p.period = l.period
+             where l.dataset = %s and l.status = 'loaded' and l.period <> %s
+             order by l.period, l.load_id desc
+           )
+           select key_fingerprint, min(period), max(period), count(*) from latest
+           where key_fingerprint is distinct from %s
+           group by key_fingerprint order by 2""",
+        (dataset.table, dataset.name, period, fingerprint),
+    ).fetchall()
+    return [
+        f"key_change: this load's NIK key (fingerprint {fingerprint}) is not the key of "
+        f"{count} month(s) in raw ({first} to {last}: {other}); their tokens would not match. "
+        "Check the key's secrets backend; to rotate the key on purpose, reload every month "
+        "with accept_new_key (README: Rotate the NIK key)"
+        for other, first, last, count in others
+    ]

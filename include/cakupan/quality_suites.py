@@ -194,9 +194,27 @@ def raw_suite(dataset: Dataset) -> list:
 
 def partitions_as_loaded(dataset: Dataset) -> list:
     """Whole history, read from the catalog and one row per partition (no scan): every
-    raw partition holds the rows of the load the audit says is its latest."""
+    raw partition holds the rows of the load the audit says is its latest; and, for
+    pseudonymised extracts, all of them under one NIK key (a warning: it is expected
+    while a key rotation reloads the months one by one)."""
     cast = {"date": "::date", "integer": "::integer", "text": ""}[dataset.period_sql_type]
+    one_key = [
+        rows_where(
+            "All months in raw were pseudonymised with one NIK key",
+            f""", latest as (
+                 select distinct on (l.period) l.period, l.key_fingerprint
+                 from audit.extract_loads l
+                 join t p on p.table_name = '{dataset.table}' and p.period = l.period
+                 where l.dataset = '{dataset.name}' and l.status = 'loaded'
+                 order by l.period, l.load_id desc
+               )
+               select count(distinct key_fingerprint) as keys from latest
+               having count(distinct key_fingerprint) > 1""",
+            severity=WARNING,
+        )
+    ]
     return [
+        *(one_key if dataset.needs_key else []),
         rows_where(
             f"Every partition of raw.{dataset.table} holds its latest loaded extract",
             f"select p.period from t p where p.table_name = '{dataset.table}' and "
@@ -204,7 +222,7 @@ def partitions_as_loaded(dataset: Dataset) -> list:
             f"{dataset.period_column} = p.period{cast} limit 1) is distinct from "
             "(select max(l.load_id) from audit.extract_loads l where l.dataset = "
             f"'{dataset.name}' and l.period = p.period and l.status = 'loaded')",
-        )
+        ),
     ]
 
 

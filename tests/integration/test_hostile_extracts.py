@@ -534,3 +534,29 @@ def test_one_nik_under_two_kpjs_is_flagged(dsn, key, tmp_path, monkeypatch, read
             (result.load_id,),
         ).fetchone()
     assert repeated == 2
+
+
+def test_a_changed_nik_key_is_refused_unless_rotating(dsn, key, tmp_path):
+    """Tokens of two keys never match: a month under another key (a secrets backend
+    serving the wrong key) is refused; a deliberate rotation says so, and is audited."""
+    january = write_csv(tmp_path / "enrollment_2025-01.csv", [person(i) for i in range(20)])
+    load_extract(dsn, "enrollment", str(january), key=key)
+    february = write_csv(
+        tmp_path / "enrollment_2025-02.csv",
+        [person(i, last_paid_month="2025-02") for i in range(20)],
+    )
+    other_key = b"o" * 32
+    message = str(refused(dsn, other_key, february))
+    assert "key_change: this load's NIK key (fingerprint" in message
+    assert "1 month(s) in raw (2025-01-01 to 2025-01-01" in message
+    load_extract(
+        dsn, "enrollment", str(february), key=other_key, options=LoadOptions(accept_new_key=True)
+    )
+    assert last_load(dsn)[1:2] + last_load(dsn)[5:] == ("loaded", ["key_change"])
+    # The rotation goes on with January; once every month is under the new key, a
+    # reload under it needs no override.
+    load_extract(
+        dsn, "enrollment", str(january), key=other_key, options=LoadOptions(accept_new_key=True)
+    )
+    load_extract(dsn, "enrollment", str(february), key=other_key)
+    assert last_load(dsn)[5] is None
