@@ -17,8 +17,7 @@ with participants as (
         regency_code,
         segment,
         sum(active_participants)::bigint as active_participants,
-        sum(registered_participants)::bigint as registered_participants,
-        max(source_load_id) as source_load_id
+        sum(registered_participants)::bigint as registered_participants
     from {{ ref('int_enrollment__regency_month') }}
     where {{ period_filter('snapshot_month', months) }}
     group by snapshot_month, regency_code, segment
@@ -42,8 +41,7 @@ final as (
         participants.active_participants,
         participants.registered_participants,
         {{ safe_ratio('participants.active_participants', 'coverage.working_population') }}
-            as coverage_rate,
-        participants.source_load_id
+            as coverage_rate
     from participants
     left join coverage
         on participants.regency_code = coverage.regency_code
