@@ -45,6 +45,7 @@ class Settings:
     max_population_change: float
     publish_lock_timeout_s: float
     publish_max_wait_s: float
+    startup_timeout_s: float
 
     @property
     def pgdata(self) -> Path:
@@ -113,4 +114,5 @@ def settings() -> Settings:
         max_population_change=_number("CAKUPAN_MAX_POPULATION_CHANGE", "0.1"),
         publish_lock_timeout_s=_number("CAKUPAN_PUBLISH_LOCK_TIMEOUT_S", "2", low=0.1),
         publish_max_wait_s=_number("CAKUPAN_PUBLISH_MAX_WAIT_S", "900"),
+        startup_timeout_s=_number("CAKUPAN_STARTUP_TIMEOUT_S", "3600"),
     )

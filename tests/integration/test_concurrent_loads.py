@@ -51,7 +51,8 @@ def test_two_reloads_at_once_both_succeed(dsn, key, tmp_path, months):
             )
         )
         leftovers = conn.execute(
-            "select count(*) from pg_tables where schemaname = 'raw' and tablename like '%%__load_%%'"
+            "select count(*) from pg_tables "
+            "where schemaname = 'raw' and tablename like '%%__load_%%'"
         ).fetchone()[0]
     assert partitions == len(set(months)) and leftovers == 0
     if months[0] == months[1]:  # the same month twice: the one that committed last won
