@@ -27,6 +27,43 @@ def _warehouse_up(args) -> int:
     return 0
 
 
+def _warehouse_check(args) -> int:
+    """What a crash left behind: orphaned data files, leftover staging tables."""
+    from cakupan import embedded, maintenance
+    from cakupan.warehouse import warehouse_dsn
+
+    problems = 0
+    stale = maintenance.leftover_staging_tables(warehouse_dsn())
+    for table in stale:
+        print(f"leftover staging table raw.{table}: its load is not running")
+    if stale:
+        problems += len(stale)
+        print("  the next load drops the tables of abandoned loads (or: drop table raw.<name>)")
+    if settings().warehouse_dsn or settings().airflow_warehouse_uri:
+        print("orphaned files: checked on the embedded server only (its data is on this machine)")
+        return 1 if problems else 0
+    server = embedded.running_server_uri("postgres")
+    busy = maintenance.busy(server)
+    if busy:
+        print(f"note: transactions running now ({', '.join(busy)}) may show their new files below")
+    for orphans in maintenance.orphaned_files(server, settings().pgdata):
+        problems += len(orphans.files)
+        print(
+            f"database {orphans.database}: {len(orphans.files)} orphaned file(s), "
+            f"{orphans.bytes / 2**20:,.1f} MiB (left by a server killed during a load):"
+        )
+        for path in orphans.files:
+            print(f"  {path}")
+    if problems:
+        print(
+            "to remove orphaned files: stop the server (make stop), delete them, start it "
+            "(make warehouse)"
+        )
+    else:
+        print("nothing left behind")
+    return 1 if problems else 0
+
+
 def _warehouse_down(args) -> int:
     from cakupan import embedded
 
@@ -189,6 +226,11 @@ def build_parser() -> argparse.ArgumentParser:
         func=_warehouse_up
     )
     wh.add_parser("down", help="stop it").set_defaults(func=_warehouse_down)
+    wh.add_parser(
+        "check",
+        help="after a crash: report orphaned data files and leftover staging tables "
+        "(exit 1 if any)",
+    ).set_defaults(func=_warehouse_check)
     wh.add_parser("dsn", help="print the warehouse DSN in use").set_defaults(func=_warehouse_dsn)
     ps = wh.add_parser("psql", help="open psql on the warehouse")
     ps.add_argument("psql_args", nargs=argparse.REMAINDER)

@@ -34,3 +34,60 @@ def test_warehouse_up_waits_for_a_long_recovery(tmp_path):
     assert time.monotonic() - started > 10  # longer than pg_ctl's own wait
     assert "PostgreSQL is recovering" in up.stdout and "warehouse: postgresql://" in up.stdout
     assert "Traceback" not in up.stderr
+
+
+def test_check_reports_what_a_server_killed_during_a_load_left(tmp_path):
+    import csv
+    import signal
+
+    import psycopg
+
+    from cakupan.contracts import ENROLLMENT
+    from tests.conftest import REGIONS_CSV
+    from tests.helpers import person
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "CAKUPAN"))}
+    env.update(CAKUPAN_LOCAL_DIR=str(tmp_path), CAKUPAN_NIK_HMAC_KEY="k" * 32)
+
+    def cakupan(*args, **kwargs):
+        return subprocess.run(
+            [CAKUPAN, *args], env=env, capture_output=True, text=True, timeout=300, **kwargs
+        )
+
+    cakupan("warehouse", "up", check=True)
+    try:
+        cakupan("load", "regions", str(REGIONS_CSV), check=True)
+        extract = tmp_path / "enrollment_2025-01.csv"
+        with open(extract, "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(ENROLLMENT.columns)
+            row = person(1)
+            for i in range(800_000):
+                writer.writerow([f"15{i:09d}", *[row[c] for c in ENROLLMENT.columns[1:]]])
+        dsn = cakupan("warehouse", "dsn").stdout.strip()
+        load = subprocess.Popen(
+            [CAKUPAN, "load", "enrollment", str(extract)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            deadline = time.monotonic() + 120
+            while not conn.execute(
+                "select count(*) from pg_stat_progress_copy where bytes_processed > 20000000"
+            ).fetchone()[0]:
+                assert time.monotonic() < deadline and load.poll() is None
+                time.sleep(0.05)
+        postmaster = int((tmp_path / "pgdata" / "postmaster.pid").read_text().split()[0])
+        os.kill(postmaster, signal.SIGKILL)
+        load.wait(60)
+        time.sleep(1)
+        cakupan("warehouse", "up", check=True)
+        check = cakupan("warehouse", "check")
+        assert check.returncode == 1, check.stdout + check.stderr
+        assert "leftover staging table raw.enrollment_snapshot_p2025_01_01__load_2" in check.stdout
+        assert "database warehouse: " in check.stdout and "orphaned file(s)" in check.stdout
+        orphaned_mib = float(check.stdout.split("orphaned file(s), ")[1].split(" MiB")[0])
+        assert orphaned_mib > 1  # the rows COPYed before the kill
+    finally:
+        cakupan("warehouse", "down")
