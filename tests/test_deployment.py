@@ -45,7 +45,14 @@ def test_airflow_services_mount_existing_project_paths(name):
     assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
     assert env["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://redis:")
     assert "@airflow-db:" in env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
-    assert "@warehouse:5432/warehouse" in env["AIRFLOW_CONN_WAREHOUSE"]
+    # Tasks connect as their duty's role; the owner's password reaches airflow-init only.
+    from cakupan.warehouse import DUTY_ROLES, airflow_conn_id
+
+    for duty, role in DUTY_ROLES.items():
+        uri = env[f"AIRFLOW_CONN_{airflow_conn_id(duty).upper()}"]
+        assert uri.startswith(f"postgres://{role}:") and uri.endswith("@warehouse:5432/warehouse")
+    assert "WAREHOUSE_PASSWORD" not in str(env) or name == "airflow-init"
+    assert ("CAKUPAN_WAREHOUSE_DSN" in env) == (name == "airflow-init")
     named_volumes = set(COMPOSE["volumes"])
     mounted = set()
     for volume in service["volumes"]:

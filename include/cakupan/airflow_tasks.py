@@ -11,7 +11,7 @@ def find_new_extracts(dataset: str, **context) -> list[str]:
     from cakupan.warehouse import dsn_from_airflow
 
     force = bool(context["params"].get("force", False))
-    return find(dsn_from_airflow(), dataset, force=force)
+    return find(dsn_from_airflow("loader"), dataset, force=force)
 
 
 def load_extract(dataset: str, uri: str, **context) -> dict:
@@ -29,7 +29,7 @@ def load_extract(dataset: str, uri: str, **context) -> dict:
     params = context["params"]
     try:
         return load(
-            dsn_from_airflow(),
+            dsn_from_airflow("loader"),
             dataset,
             uri,
             run,
@@ -49,7 +49,7 @@ def quality_gate(**context) -> dict:
     from cakupan.quality import run_gate
     from cakupan.warehouse import dsn_from_airflow
 
-    gate = run_gate(dsn_from_airflow(), context["run_id"])
+    gate = run_gate(dsn_from_airflow("transformer"), context["run_id"])
     if not gate.passed:
         raise AirflowFailException(
             "Quality gate failed; the published marts were left unchanged.\n" + gate.summary()
@@ -66,7 +66,7 @@ def publish_marts(**context) -> dict:
     from cakupan.publish import publish
     from cakupan.warehouse import dsn_from_airflow
 
-    return publish(dsn_from_airflow(), context["run_id"])
+    return publish(dsn_from_airflow("transformer"), context["run_id"])
 
 
 def coverage_report(**context) -> str:
@@ -74,4 +74,5 @@ def coverage_report(**context) -> str:
     from cakupan.report_page import build_report
     from cakupan.warehouse import dsn_from_airflow
 
-    return str(build_report(dsn_from_airflow(), settings().report_dir))
+    # The report shows what BI users see, read as they read it.
+    return str(build_report(dsn_from_airflow("bi"), settings().report_dir))

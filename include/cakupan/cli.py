@@ -27,6 +27,18 @@ def _warehouse_up(args) -> int:
     return 0
 
 
+def _warehouse_migrate(args) -> int:
+    from cakupan.warehouse import bootstrap, connect, set_duty_passwords
+
+    with connect() as conn:
+        bootstrap(conn)
+        changed = set_duty_passwords(conn)
+    print("warehouse schema, roles and grants are up to date")
+    for role in changed:
+        print(f"password set for {role} (from CAKUPAN_*_PASSWORD)")
+    return 0
+
+
 def _warehouse_check(args) -> int:
     """What a crash left behind: orphaned data files, leftover staging tables."""
     from cakupan import embedded, maintenance
@@ -123,14 +135,14 @@ def _load(args) -> int:
     from cakupan.loader import LoadOptions, load_extract
     from cakupan.pseudonymise import resolve_key
     from cakupan.runtime import nik_key_file
-    from cakupan.warehouse import warehouse_dsn
+    from cakupan.warehouse import duty_dsn
 
     needs_key = DATASETS[args.dataset].needs_key
     key = resolve_key(default_key_file=nik_key_file()) if needs_key else None
     options = LoadOptions(
         accept_implausible=args.accept_implausible, accept_new_key=args.accept_new_key
     )
-    r = load_extract(warehouse_dsn(), args.dataset, args.uri, key=key, options=options)
+    r = load_extract(duty_dsn("loader"), args.dataset, args.uri, key=key, options=options)
     print(
         f"load {r.load_id}: {r.file_name} ({r.period}) read {r.rows_read:,} loaded "
         f"{r.rows_loaded:,} rejected {r.rows_rejected:,} in {r.seconds:.1f} s"
@@ -141,7 +153,7 @@ def _load(args) -> int:
 def _withdraw(args) -> int:
     from cakupan.contracts import DATASETS
     from cakupan.partitions import withdraw_period
-    from cakupan.warehouse import bootstrap, connect
+    from cakupan.warehouse import bootstrap, connect, duty_dsn
 
     dataset = DATASETS[args.dataset]
     period = dataset.period_from_file(f"_{args.period}_")
@@ -150,7 +162,7 @@ def _withdraw(args) -> int:
             f"{args.period!r} is not a {dataset.name} period; e.g. "
             f"{dataset.period_from_file(dataset.period_example)}"
         )
-    with connect() as conn:
+    with connect(duty_dsn("loader")) as conn:  # raw's owner
         bootstrap(conn)
         rows = withdraw_period(conn, dataset, period, args.reason)
     if rows < 0:
@@ -176,10 +188,10 @@ def _airflow(args) -> int:
 
 def _dbt(args) -> int:
     from cakupan.dbt_env import dbt_env
-    from cakupan.warehouse import warehouse_dsn
+    from cakupan.warehouse import duty_dsn
 
     try:
-        dsn = warehouse_dsn()
+        dsn = duty_dsn("transformer")
     except RuntimeError:
         dsn = None  # no warehouse yet: fine for `dbt parse`, dbt says so for the rest
     exe = str(Path(sys.executable).parent / "dbt")
@@ -207,10 +219,10 @@ def _summary(args) -> int:
 
 def _report(args) -> int:
     from cakupan.report_page import build_report
-    from cakupan.warehouse import warehouse_dsn
+    from cakupan.warehouse import duty_dsn
 
     out = Path(args.out) if args.out else settings().report_dir
-    print(build_report(warehouse_dsn(), out))
+    print(build_report(duty_dsn("bi"), out))
     return 0
 
 
@@ -226,6 +238,11 @@ def build_parser() -> argparse.ArgumentParser:
         func=_warehouse_up
     )
     wh.add_parser("down", help="stop it").set_defaults(func=_warehouse_down)
+    wh.add_parser(
+        "migrate",
+        help="bring schemas, roles and grants up to date on CAKUPAN_WAREHOUSE_DSN (as its "
+        "owner; `warehouse up` does it for the embedded server)",
+    ).set_defaults(func=_warehouse_migrate)
     wh.add_parser(
         "check",
         help="after a crash: report orphaned data files and leftover staging tables "

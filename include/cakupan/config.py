@@ -30,6 +30,10 @@ class Settings:
     # embedded server.
     warehouse_dsn: str | None
     airflow_warehouse_uri: str | None
+    # Per duty (loader, transformer, bi): its own DSN, where it logs in with a password,
+    # and the password `cakupan warehouse migrate` gives its role.
+    duty_dsns: dict[str, str] = field(repr=False)
+    duty_passwords: dict[str, str] = field(repr=False)
     # The NIK key outside Airflow (kept out of repr: settings get logged).
     nik_hmac_key: str | None = field(repr=False)
     nik_hmac_key_file: str | None
@@ -99,6 +103,16 @@ def settings() -> Settings:
         source_overrides=overrides,
         warehouse_dsn=env.get("CAKUPAN_WAREHOUSE_DSN") or None,
         airflow_warehouse_uri=env.get("AIRFLOW_CONN_WAREHOUSE") or None,
+        duty_dsns={
+            duty: env[f"CAKUPAN_{duty.upper()}_DSN"]
+            for duty in ("loader", "transformer", "bi")
+            if env.get(f"CAKUPAN_{duty.upper()}_DSN")
+        },
+        duty_passwords={
+            duty: env[f"CAKUPAN_{duty.upper()}_PASSWORD"]
+            for duty in ("loader", "transformer", "bi")
+            if env.get(f"CAKUPAN_{duty.upper()}_PASSWORD")
+        },
         nik_hmac_key=env.get("CAKUPAN_NIK_HMAC_KEY") or None,
         nik_hmac_key_file=env.get("CAKUPAN_NIK_HMAC_KEY_FILE") or None,
         asset_authority=env.get("CAKUPAN_ASSET_AUTHORITY", "localhost:5432"),

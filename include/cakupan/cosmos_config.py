@@ -15,7 +15,7 @@ from cosmos.constants import LoadMode, TestBehavior
 from cosmos.profiles import PostgresUserPasswordProfileMapping
 
 from cakupan.dbt_env import DBT_PROJECT_DIR, MANIFEST
-from cakupan.warehouse import AIRFLOW_CONN_ID
+from cakupan.warehouse import airflow_conn_id
 
 project_config = ProjectConfig(
     dbt_project_path=DBT_PROJECT_DIR,
@@ -26,7 +26,7 @@ profile_config = ProfileConfig(
     profile_name="cakupan",
     target_name="warehouse",
     profile_mapping=PostgresUserPasswordProfileMapping(
-        conn_id=AIRFLOW_CONN_ID, profile_args={"schema": "marts", "threads": 2}
+        conn_id=airflow_conn_id("transformer"), profile_args={"schema": "marts", "threads": 2}
     ),
 )
 execution_config = ExecutionConfig(dbt_executable_path=str(Path(sys.executable).parent / "dbt"))

@@ -43,6 +43,7 @@ def start(pgdata: Path | None = None) -> str:
             if db not in existing:
                 conn.execute(f'create database "{db}"')
                 log.info("created database %s", db)
+        close_airflow_database(conn)
     return socket_dir
 
 
@@ -74,6 +75,12 @@ def _wait_until_ready(pgdata: Path, timeout_s: float) -> None:
                 flush=True,
             )
         time.sleep(0.5)
+
+
+def close_airflow_database(conn) -> None:
+    """Airflow's metadata is Airflow's alone: its components log in as the admin, and no
+    warehouse duty (bi_reader above all) may connect to it."""
+    conn.execute("revoke connect, temporary on database airflow from public")
 
 
 def stop(pgdata: Path | None = None) -> bool:
@@ -125,9 +132,9 @@ def running_server_uri(database: str, pgdata: Path | None = None) -> str:
     return f"postgresql://postgres@/{database}?host={quote(sock, safe='/')}"
 
 
-def airflow_conn_uri(database: str, pgdata: Path | None = None) -> str:
+def airflow_conn_uri(database: str, user: str = "postgres", pgdata: Path | None = None) -> str:
     """Airflow-style connection URI for the embedded server (socket path as encoded host)."""
     sock = socket_dir(pgdata)
-    # The password is ignored by the embedded server (trust auth) but tools such as
-    # Cosmos require one.
-    return f"postgres://postgres:embedded@{quote(sock, safe='')}:5432/{database}"
+    # The password is ignored by the embedded server (trust auth on its socket) but tools
+    # such as Cosmos require one.
+    return f"postgres://{user}:embedded@{quote(sock, safe='')}:5432/{database}"

@@ -15,6 +15,7 @@ import datetime as dt
 import gzip
 import io
 import logging
+import os
 import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -231,6 +232,13 @@ class _Pool:
         ]
 
 
+def _owner_only(path: Path):
+    """A file only its owner may read: enrollment extracts hold NIKs, names, birth dates."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # also when the file existed with wider permissions
+    return os.fdopen(fd, "wb")
+
+
 def _month_label(d: dt.date) -> str:
     return f"{d.year:04d}-{d.month:02d}"
 
@@ -263,7 +271,7 @@ def write_enrollment(
         label = _month_label(month)
         # mtime=0: the same seed gives byte-identical files, so reruns are recognised as unchanged.
         with (
-            open(path, "wb") as raw,
+            _owner_only(path) as raw,
             gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, compresslevel=3) as gz,
             io.TextIOWrapper(gz, encoding="utf-8", newline="") as f,
         ):
@@ -312,6 +320,7 @@ def generate(
     month_list = months(first_month, last_month)
     (out_dir / "working_population").mkdir(parents=True, exist_ok=True)
     (out_dir / "enrollment").mkdir(parents=True, exist_ok=True)
+    (out_dir / "enrollment").chmod(0o700)  # its files hold NIKs and names
     paths = []
     for sem in semesters(month_list):
         path = out_dir / "working_population" / f"working_population_{sem}.csv"

@@ -86,7 +86,6 @@ def _publish_once(dsn: str, run_id: str | None, lock_timeout_s: float) -> dict[s
         missing = [m for m in marts if m not in built]
         if missing:
             raise RuntimeError(f"nothing to publish: {BUILD_SCHEMA} lacks {missing}; run dbt")
-        conn.execute(sql.SQL("create schema if not exists {}").format(ident(PUBLISHED_SCHEMA)))
         published = {r[0] for r in conn.execute(_TABLES, (PUBLISHED_SCHEMA,))}
         conn.execute(
             sql.SQL("set local lock_timeout = {}").format(
@@ -109,6 +108,7 @@ def _publish_once(dsn: str, run_id: str | None, lock_timeout_s: float) -> dict[s
             if _columns(conn, PUBLISHED_SCHEMA, table) != _columns(conn, BUILD_SCHEMA, table):
                 conn.execute(sql.SQL("drop table if exists {}").format(dst))
                 conn.execute(sql.SQL("create table {} (like {} including all)").format(dst, src))
+                conn.execute(sql.SQL("grant select on {} to bi_reader").format(dst))
             else:
                 conn.execute(sql.SQL("truncate {}").format(dst))
             counts[table] = conn.execute(

@@ -14,7 +14,7 @@ import secrets
 from cakupan import embedded
 from cakupan.config import PROJECT_ROOT, settings
 from cakupan.errors import ConfigurationError
-from cakupan.warehouse import sqlalchemy_url
+from cakupan.warehouse import DUTY_ROLES, airflow_conn_id, sqlalchemy_url
 
 
 def nik_key_file() -> str:
@@ -58,6 +58,10 @@ def airflow_env() -> dict[str, str]:
             embedded.running_server_uri("airflow")
         )
         defaults["AIRFLOW_CONN_WAREHOUSE"] = embedded.airflow_conn_uri("warehouse")
+        for duty, role in DUTY_ROLES.items():
+            defaults[f"AIRFLOW_CONN_{airflow_conn_id(duty).upper()}"] = (
+                embedded.airflow_conn_uri("warehouse", user=role)
+            )
     # Tasks read the key from the connection only (pseudonymise.py): give it the key
     # the CLI would use, wherever that comes from.
     from cakupan.pseudonymise import resolve_key

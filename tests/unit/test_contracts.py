@@ -114,3 +114,14 @@ def test_dbt_seeds_say_what_the_contract_says():
     assert {r["contribution_payer"] for r in _seed("contribution_payers")} == PAYERS
     codes = [int(r["occupation_code"]) for r in _seed("occupation_classes")]
     assert sorted(codes) == list(range(1, MAX_OCCUPATION_CODE + 1))
+
+
+def test_generated_extracts_with_personal_data_are_owner_only(tmp_path):
+    import stat
+
+    from cakupan.generate import generate
+
+    paths = generate(tmp_path, "2025-01", "2025-01", seed=1, scale=0.001, regions=["19.06"])
+    (extract,) = [p for p in paths if p.name.startswith("enrollment_")]
+    assert stat.S_IMODE(extract.stat().st_mode) == 0o600
+    assert stat.S_IMODE(extract.parent.stat().st_mode) == 0o700

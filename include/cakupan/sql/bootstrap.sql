@@ -168,22 +168,79 @@ create table if not exists audit.publications (
 );
 comment on table audit.publications is 'Each atomic publication of marts_build into marts, with row counts per table.';
 
--- BI tools read the published marts only. The bi_reader login role gets the marts
--- schema and nothing else (no raw, staging, audit, quarantine or marts_build).
-create schema if not exists marts;
-comment on schema marts is 'Published coverage marts: the only schema BI tools read (role bi_reader).';
+-- Least privilege: one login role per duty, each connected by its own component.
+--   cakupan_loader       ingestion: owns raw (creates, attaches and drops partitions),
+--                        writes quarantine and its own audit rows
+--   cakupan_transformer  dbt, the quality gate, publication: reads raw and audit, owns
+--                        the dbt schemas and marts, records watermarks and gate runs
+--   bi_reader            BI tools and the report: reads the published marts, nothing else
+-- DDL is this file's alone, run by the admin at `cakupan warehouse up`; loads never run it.
 do $$
+declare
+    duty text;
 begin
-    if not exists (select 1 from pg_roles where rolname = 'bi_reader') then
-        create role bi_reader login;
-    end if;
+    foreach duty in array array['cakupan_loader', 'cakupan_transformer', 'bi_reader'] loop
+        if not exists (select 1 from pg_roles where rolname = duty) then
+            execute format('create role %I login', duty);
+        end if;
+    end loop;
 end
 $$;
-grant connect on database current_database_placeholder to bi_reader;
+comment on role bi_reader is 'BI tools: reads the published marts only.';
+
+create schema if not exists marts;
+comment on schema marts is 'Published coverage marts: the only schema BI tools read (role bi_reader).';
+create schema if not exists staging;
+create schema if not exists intermediate;
+create schema if not exists marts_build;
+create schema if not exists reference;
+
+-- The database's own grants are in database_grants.sql (run right after this file).
+
+-- Ownership: who may create, attach, replace and drop what (older warehouses had it all
+-- owned by the admin).
+do $$
+declare
+    rel record;
+begin
+    execute 'alter schema raw owner to cakupan_loader';
+    for rel in
+        select c.oid::regclass as name, n.nspname as schema_name from pg_class c
+        join pg_namespace n on n.oid = c.relnamespace
+        where c.relkind in ('r', 'p', 'v', 'm', 'S')
+          and n.nspname in ('raw', 'staging', 'intermediate', 'marts_build', 'reference', 'marts')
+    loop
+        execute format(
+            'alter table %s owner to %I', rel.name,
+            case when rel.schema_name = 'raw' then 'cakupan_loader' else 'cakupan_transformer' end
+        );
+    end loop;
+    execute 'alter schema staging owner to cakupan_transformer';
+    execute 'alter schema intermediate owner to cakupan_transformer';
+    execute 'alter schema marts_build owner to cakupan_transformer';
+    execute 'alter schema reference owner to cakupan_transformer';
+    execute 'alter schema marts owner to cakupan_transformer';
+end
+$$;
+
+grant usage on schema raw to cakupan_transformer;
+grant select on all tables in schema raw to cakupan_transformer;
+alter default privileges for role cakupan_loader in schema raw
+    grant select on tables to cakupan_transformer;
+
+grant usage on schema audit, quarantine to cakupan_loader, cakupan_transformer;
+grant select, insert, update on audit.extract_loads to cakupan_loader;
+grant usage on sequence audit.extract_loads_load_id_seq to cakupan_loader;
+grant select, insert, delete on quarantine.rejected_rows to cakupan_loader;
+grant select on audit.extract_loads, audit.raw_partitions to cakupan_loader, cakupan_transformer;
+grant select, insert, update on audit.transform_watermarks to cakupan_transformer;
+grant select, insert on audit.quality_runs, audit.publications to cakupan_transformer;
+grant usage on sequence audit.publications_publication_id_seq to cakupan_transformer;
+
 grant usage on schema marts to bi_reader;
 grant select on all tables in schema marts to bi_reader;
-alter default privileges in schema marts grant select on tables to bi_reader;
-revoke all on schema raw, audit, quarantine from bi_reader;
+alter default privileges for role cakupan_transformer in schema marts
+    grant select on tables to bi_reader;
 
 -- Which versions of this file ran here (cakupan.warehouse.bootstrap skips a version that did).
 create table if not exists audit.bootstrap (
@@ -191,3 +248,4 @@ create table if not exists audit.bootstrap (
     applied_at timestamptz not null default now()
 );
 comment on table audit.bootstrap is 'Hash of each bootstrap.sql version applied to this database.';
+grant select on audit.bootstrap to cakupan_loader, cakupan_transformer;
