@@ -64,19 +64,27 @@ def test_reload_committed_during_a_transform_is_not_missed(dsn, key, tmp_path, m
     resend.write_text(
         "".join(line for line in lines.splitlines(keepends=True) if ",21.03." not in line)
     )
+    # The reload is held while it still copies, before it takes the table's swap lock:
+    # a later, shorter load and a whole transform run meanwhile.
     release, swapping = threading.Event(), threading.Event()
-    real_swap = StagingTable.swap
+    real_lock = StagingTable.lock_parent
 
-    def held_swap(staging):
+    def held_lock(staging):
         if staging.period == "2025-02-01":  # only the reload waits
             swapping.set()
             assert release.wait(300)
-        real_swap(staging)
+        real_lock(staging)
 
-    monkeypatch.setattr(StagingTable, "swap", held_swap)
-    reload = threading.Thread(
-        target=load_extract, args=(dsn, "enrollment", str(resend)), kwargs={"key": key}
-    )
+    monkeypatch.setattr(StagingTable, "lock_parent", held_lock)
+    failures = []
+
+    def run_reload():
+        try:
+            load_extract(dsn, "enrollment", str(resend), key=key)
+        except Exception as exc:  # reported by the assertion below
+            failures.append(exc)
+
+    reload = threading.Thread(target=run_reload)
     reload.start()
     try:
         assert swapping.wait(120)
@@ -85,6 +93,7 @@ def test_reload_committed_during_a_transform_is_not_missed(dsn, key, tmp_path, m
     finally:
         release.set()
         reload.join()
+    assert failures == []
     with psycopg.connect(dsn) as conn:
         (reload_id,) = conn.execute(
             "select load_id from audit.extract_loads where file_name = 'enrollment_2025-02.csv'"
