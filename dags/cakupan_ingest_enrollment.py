@@ -5,12 +5,12 @@ NIKs are replaced by HMAC tokens while streaming; names never reach the database
 
 from datetime import datetime
 
-from airflow.sdk import Param, dag, task
+from airflow.sdk import dag, task
 
 from cakupan import airflow_tasks
 from cakupan.assets import RAW_ASSETS
 from cakupan.contracts import ENROLLMENT
-from cakupan.dag_defaults import DEFAULT_ARGS
+from cakupan.dag_defaults import DEFAULT_ARGS, ingest_params
 
 
 @dag(
@@ -20,19 +20,7 @@ from cakupan.dag_defaults import DEFAULT_ARGS
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
-    params={
-        "force": Param(False, type="boolean", description="reload unchanged files too"),
-        "accept_implausible": Param(
-            False,
-            type="boolean",
-            description="load editions that fail the plausibility checks (audited)",
-        ),
-        "accept_new_key": Param(
-            False,
-            type="boolean",
-            description="key rotation: load months under a NIK key other than raw's (audited)",
-        ),
-    },
+    params=ingest_params(key_rotation=True),
     tags=["cakupan", "ingestion"],
     doc_md=__doc__,
 )

@@ -7,12 +7,12 @@ Each load replaces its period's partition in raw and updates its Asset.
 
 from datetime import datetime
 
-from airflow.sdk import Param, dag, task
+from airflow.sdk import dag, task
 
 from cakupan import airflow_tasks
 from cakupan.assets import RAW_ASSETS
 from cakupan.contracts import POPULATION_SIDE
-from cakupan.dag_defaults import DEFAULT_ARGS
+from cakupan.dag_defaults import DEFAULT_ARGS, ingest_params
 
 
 @dag(
@@ -22,14 +22,7 @@ from cakupan.dag_defaults import DEFAULT_ARGS
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
-    params={
-        "force": Param(False, type="boolean", description="reload unchanged files too"),
-        "accept_implausible": Param(
-            False,
-            type="boolean",
-            description="load editions that fail the plausibility checks (audited)",
-        ),
-    },
+    params=ingest_params(),
     tags=["cakupan", "ingestion"],
     doc_md=__doc__,
 )

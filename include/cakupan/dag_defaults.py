@@ -1,6 +1,8 @@
-"""default_args shared by every Cakupan DAG."""
+"""What every Cakupan DAG shares: default_args, and the ingestion DAGs' run parameters."""
 
 from datetime import timedelta
+
+from airflow.sdk import Param
 
 from cakupan.notify import on_failure
 
@@ -10,3 +12,22 @@ DEFAULT_ARGS = {
     "retry_delay": timedelta(minutes=2),
     "on_failure_callback": on_failure,
 }
+
+
+def ingest_params(*, key_rotation: bool = False) -> dict[str, Param]:
+    """The switches an operator may set when triggering an ingestion DAG (all audited)."""
+    params = {
+        "force": Param(False, type="boolean", description="reload unchanged files too"),
+        "accept_implausible": Param(
+            False,
+            type="boolean",
+            description="load editions that fail the plausibility checks (audited)",
+        ),
+    }
+    if key_rotation:
+        params["accept_new_key"] = Param(
+            False,
+            type="boolean",
+            description="key rotation: load months under a NIK key other than raw's (audited)",
+        )
+    return params

@@ -59,8 +59,8 @@ def airflow_env() -> dict[str, str]:
         )
         defaults["AIRFLOW_CONN_WAREHOUSE"] = embedded.airflow_conn_uri("warehouse")
         for duty, role in DUTY_ROLES.items():
-            defaults[f"AIRFLOW_CONN_{airflow_conn_id(duty).upper()}"] = (
-                embedded.airflow_conn_uri("warehouse", user=role)
+            defaults[f"AIRFLOW_CONN_{airflow_conn_id(duty).upper()}"] = embedded.airflow_conn_uri(
+                "warehouse", user=role
             )
     # Tasks read the key from the connection only (pseudonymise.py): give it the key
     # the CLI would use, wherever that comes from.
