@@ -163,7 +163,6 @@ def raw_suite(dataset: Dataset) -> list:
             _in_set("sex", SEXES),
             _between("occupation_code", 1, MAX_OCCUPATION_CODE),
             _between("population", 0),
-            _regex("semester", r"^\d{4}-S[12]$"),
             _region_exists("regency_code", 2, "Regency codes exist in the Kemendagri list"),
             rows_where(
                 "A regency's residents in the extract do not exceed its Kemendagri population",
