@@ -15,7 +15,7 @@ export XDG_RUNTIME_DIR := $(CURDIR)/.local/run
 export PYTHONWARNINGS := ignore::DeprecationWarning,ignore::UserWarning
 
 .PHONY: demo test venv warehouse landing manifest airflow-db pipeline summary warehouse-psql airflow docs bench \
-        bench-national \
+        bench-national bench-history \
         stop lint lock clean
 
 venv: $(VENV)/.installed
@@ -80,6 +80,11 @@ bench: venv manifest
 
 bench-national: venv manifest
 	$(BIN)/python -m benchmarks.national
+
+HISTORY_MONTHS ?= 12
+HISTORY_SCALE ?= 0.01
+bench-history: venv manifest
+	$(BIN)/python -m benchmarks.history --months $(HISTORY_MONTHS) --scale $(HISTORY_SCALE)
 
 docs: warehouse manifest
 	$(CAKUPAN) dbt docs generate --quiet

@@ -49,3 +49,19 @@ def test_national_report_states_rates_and_totals():
     text = national_report(45_000_000, 1300.0, 700.0, 150.0, 480.0, 30.0, "8 cores usable")
     assert "| 150 | 300,000 rows/s; peak memory 480 MiB |" in text
     assert "| **load + transform** | **180** | 3.0 minutes |" in text
+
+
+def test_history_report_states_flatness_and_dbt_overhead():
+    from benchmarks.history import report as history_report
+
+    def month(i, total, dbt):
+        stages = {"load_enrollment": 5.0, "dbt": dbt, "quality_gate": 10.0}
+        return {"month": f"2025-{i:02d}", "rows": 1000, "raw_rows": 1000 * i, "stages": stages,
+                "total": total}  # fmt: skip
+
+    results = [month(i, t, d) for i, (t, d) in enumerate(
+        [(100, 40), (90, 40), (110, 40), (100, 41), (120, 44), (105, 42)], 1)]  # fmt: skip
+    text = history_report(results, 30.0, 0.01, "2 cores usable")
+    assert "105 s / 100 s = **1.05** (goal: at most 1.15: **met**)" in text
+    assert "42 s; one bare `dbt build` of the same project: 30 s; ratio **1.40**" in text
+    assert "| 6 | 6,000 | 5.0 | 42.0 | 10.0 | 0.0 | 0.0 | 105 |" in text

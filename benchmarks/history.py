@@ -1,0 +1,220 @@
+"""`make bench-history`: a history of national-shaped months pushed month by month
+through the real DAGs, every stage timed, to show the monthly run stays flat.
+
+On its own embedded PostgreSQL and Airflow home under .local/bench-history (deleted
+first): the population DAG runs once, then each month's enrollment extract is put in
+the landing folder and `airflow dags test` runs ingestion -> transform (dbt via Cosmos,
+quality gate, publication) -> report. Stage times come from Airflow's metadata (task
+start and end), the whole run from the wall clock. At the end one bare `dbt build` of the
+same project measures what the transform DAG's dbt part costs beyond dbt itself.
+
+Writes benchmarks/HISTORY.md and benchmarks/history.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+
+from benchmarks.common import ROWS_PER_MONTH_AT_SCALE_1, machine, timed
+from cakupan.config import PROJECT_ROOT
+from cakupan.generate import generate, months
+
+log = logging.getLogger(__name__)
+CAKUPAN = str(Path(sys.executable).parent / "cakupan")
+WORK = PROJECT_ROOT / ".local" / "bench-history"
+DAGS = ("cakupan_ingest_enrollment", "cakupan_transform", "cakupan_report")
+
+
+class Bench:
+    """The CLI on the benchmark's own local directory (server, landing, Airflow home)."""
+
+    def __init__(self, work: Path):
+        self.work = work
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "CAKUPAN"))}
+        self.env["CAKUPAN_LOCAL_DIR"] = str(work)
+
+    def run(self, *args: str) -> float:
+        seconds, proc = timed(
+            subprocess.run, [CAKUPAN, *args], env=self.env, capture_output=True, text=True
+        )
+        if proc.returncode != 0 or "state=failed" in proc.stdout + proc.stderr:
+            raise RuntimeError(
+                f"cakupan {' '.join(args)} failed:\n{(proc.stdout + proc.stderr)[-4000:]}"
+            )
+        return seconds
+
+    def dsn(self, database: str) -> str:
+        return (
+            subprocess.run(
+                [CAKUPAN, "warehouse", "dsn"],
+                env=self.env,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            .stdout.strip()
+            .replace("/warehouse?", f"/{database}?")
+        )
+
+
+def stage_seconds(airflow_dsn: str, dag_id: str) -> dict[str, float]:
+    """Wall time of the latest run's stages: the dbt task group, then each other task."""
+    with psycopg.connect(airflow_dsn) as conn:
+        (run_id,) = conn.execute(
+            "select run_id from dag_run where dag_id = %s order by start_date desc limit 1",
+            (dag_id,),
+        ).fetchone()
+        rows = conn.execute(
+            """select task_id, min(start_date), max(end_date) from task_instance
+               where dag_id = %s and run_id = %s and start_date is not null
+               group by task_id""",
+            (dag_id, run_id),
+        ).fetchall()
+    stages: dict[str, list] = {}
+    for task_id, start, end in rows:
+        stage = "dbt" if task_id.startswith("dbt.") else task_id.split(".")[0]
+        first, last = stages.get(stage, (start, end))
+        stages[stage] = (min(first, start), max(last, end))
+    return {stage: (end - start).total_seconds() for stage, (start, end) in stages.items()}
+
+
+def run(month_count: int, scale: float) -> Path:
+    if WORK.exists():
+        shutil.rmtree(WORK)
+    WORK.mkdir(parents=True)
+    bench = Bench(WORK)
+    bench.run("warehouse", "up")
+    last = 2025 * 12 + month_count - 1  # months counted from January 2025
+    labels = [m.strftime("%Y-%m") for m in months("2025-01", f"{last // 12}-{last % 12 + 1:02d}")]
+    staged = WORK / "generated"
+    log.info("generating %d months at scale %s (about %s rows a month)", month_count, scale,
+             f"{scale * ROWS_PER_MONTH_AT_SCALE_1:,.0f}")  # fmt: skip
+    generate(staged, labels[0], labels[-1], seed=2025, scale=scale)
+    landing = WORK / "landing"
+    (landing / "enrollment").mkdir(parents=True)
+    shutil.copytree(staged / "working_population", landing / "working_population")
+    shutil.copytree(PROJECT_ROOT / "sample_data" / "population", landing / "population")
+    bench.run("dbt", "parse", "--quiet")
+    bench.run("airflow", "db", "migrate")
+    bench.run("airflow", "dags", "reserialize")
+    bench.run("airflow", "dags", "test", "cakupan_ingest_population")
+    airflow_dsn, warehouse_dsn = bench.dsn("airflow"), bench.dsn("warehouse")
+    results = []
+    for label in labels:
+        name = f"enrollment_{label}.csv.gz"
+        shutil.copy(staged / "enrollment" / name, landing / "enrollment" / name)
+        row = {"month": label, "stages": {}, "dags": {}}
+        for dag in DAGS:
+            row["dags"][dag] = bench.run("airflow", "dags", "test", dag)
+            row["stages"].update(stage_seconds(airflow_dsn, dag))
+        with psycopg.connect(warehouse_dsn) as conn:
+            row["rows"] = conn.execute(
+                "select rows_loaded from audit.extract_loads where file_name = %s "
+                "order by load_id desc limit 1",
+                (name,),
+            ).fetchone()[0]
+            row["raw_rows"] = conn.execute(
+                "select count(*) from raw.enrollment_snapshot"
+            ).fetchone()[0]
+        row["total"] = sum(row["dags"].values())
+        log.info("%s: %s rows, run %.0f s %s", label, f"{row['rows']:,}", row["total"],
+                 {k: round(v) for k, v in row["stages"].items()})  # fmt: skip
+        results.append(row)
+    # The same work without Airflow: the last month loaded again, then one `dbt build`.
+    bench.run("load", "enrollment", str(landing / "enrollment" / name))
+    bare_dbt = bench.run("dbt", "build", "--quiet")
+    measured_on = machine(warehouse_dsn)
+    bench.run("warehouse", "down")
+    chart = PROJECT_ROOT / "benchmarks" / "history.png"
+    _chart(results, chart)
+    text = report(results, bare_dbt, scale, measured_on)
+    out = PROJECT_ROOT / "benchmarks" / "HISTORY.md"
+    out.write_text(text)
+    print(text)
+    return out
+
+
+def _chart(results: list[dict], path: Path) -> None:
+    from cakupan.report_page import _pyplot
+
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    x = range(1, len(results) + 1)
+    for stage in ("load_enrollment", "dbt", "quality_gate", "publish_marts", "coverage_report"):
+        ax.plot(x, [r["stages"].get(stage, 0) for r in results], marker="o", label=stage)
+    ax.plot(x, [r["total"] for r in results], marker="s", linewidth=2, label="whole monthly run")
+    ax.set_xlabel("month of history")
+    ax.set_ylabel("seconds")
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def report(results: list[dict], bare_dbt: float, scale: float, measured_on: str) -> str:
+    totals = [r["total"] for r in results]
+    first, last = statistics.median(totals[:3]), statistics.median(totals[-3:])
+    dbt_part = statistics.median(r["stages"].get("dbt", 0) for r in results[-3:])
+    stages = ["load_enrollment", "dbt", "quality_gate", "publish_marts", "coverage_report"]
+    lines = [
+        "# A year of history through the real DAGs",
+        "",
+        f"Run on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. Machine: {measured_on}.",
+        f"Reproduce with `make bench-history` (`HISTORY_MONTHS`, `HISTORY_SCALE`). Scale "
+        f"{scale}: every regency, about {results[0]['rows']:,} participants a month.",
+        "",
+        "Each month: its extract lands, then `airflow dags test` of ingestion, transform "
+        "and report. Stage seconds are from Airflow's task times; a run also pays Airflow's "
+        "own start-up per DAG (the difference to the sum of stages).",
+        "",
+        "| month | rows in raw | " + " | ".join(stages) + " | whole run (s) |",
+        "| ---: | ---: | " + " | ".join("---:" for _ in stages) + " | ---: |",
+    ]
+    for i, r in enumerate(results, 1):
+        cells = " | ".join(f"{r['stages'].get(s, 0):.1f}" for s in stages)
+        lines.append(f"| {i} | {r['raw_rows']:,} | {cells} | {r['total']:.0f} |")
+    ratio = last / first
+    lines += [
+        "",
+        "![stage seconds per month](history.png)",
+        "",
+        f"- Whole monthly run, month {len(results)} against month 1 (medians of the last and "
+        f"first three months): {last:.0f} s / {first:.0f} s = **{ratio:.2f}** (goal: at most "
+        f"1.15: **{'met' if ratio <= 1.15 else 'not met'}**).",
+        f"- dbt inside the transform DAG (task group wall time, last three months' median): "
+        f"{dbt_part:.0f} s; one bare `dbt build` of the same project: {bare_dbt:.0f} s; "
+        f"ratio **{dbt_part / bare_dbt:.2f}** (goal: at most 1.5: "
+        f"**{'met' if dbt_part / bare_dbt <= 1.5 else 'not met'}**).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.history", description=__doc__)
+    parser.add_argument("--months", type=int, default=12, help="months of history to push")
+    parser.add_argument(
+        "--scale",
+        type=float,
+        default=0.01,
+        help="fraction of national size per month (0.01: about 450,000 participants)",
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    run(args.months, args.scale)
+
+
+if __name__ == "__main__":
+    main()
