@@ -46,10 +46,10 @@ airflow-db: warehouse manifest
 
 # Real Airflow runs of the DAGs (in order), each with its task logs in .local/.
 pipeline: landing airflow-db
-	@for dag in cakupan_ingest_population cakupan_ingest_enrollment cakupan_transform cakupan_report; do \
+	@for dag in cakupan_ingest_population cakupan_ingest_enrollment cakupan_transform cakupan_report cakupan_retention; do \
 	  echo "== airflow dags test $$dag (log: .local/$$dag.log)"; \
 	  $(CAKUPAN) airflow dags test $$dag > .local/$$dag.log 2>&1 \
-	    && { grep -aE "cakupan\.(loader|ingest|quality|publish|report_page)|Done\. PASS" .local/$$dag.log | sed -E 's/^[^ ]+ \[[a-z]+ *\] //; s/ \[cakupan.*//; s/\x1b\[[0-9;]*m//g' || true; } \
+	    && { grep -aE "cakupan\.(loader|ingest|quality|publish|report_page|retention)|Done\. PASS" .local/$$dag.log | sed -E 's/^[^ ]+ \[[a-z]+ *\] //; s/ \[cakupan.*//; s/\x1b\[[0-9;]*m//g' || true; } \
 	    && grep -q "state=success" .local/$$dag.log \
 	    || { echo "DAG $$dag failed:"; grep -E "ERROR|error|Extract refused" .local/$$dag.log | tail -20; exit 1; }; \
 	done

@@ -17,6 +17,18 @@
     is the candidate, since news cannot reach this model before it has reached that one. -#}
 {% macro changed_periods(dataset, also_when=[], upstream=none) -%}
     {%- if not execute -%}{{ return([]) }}{%- endif -%}
+    {%- if flags.FULL_REFRESH -%}
+        {#- A rebuild from raw cannot restore months retention dropped from raw. -#}
+        {%- set retired = run_query(
+            "select count(*) from " ~ source('audit', 'retired_periods')
+            ~ " where dataset = '" ~ dataset ~ "'").columns[0].values()[0] -%}
+        {%- if retired > 0 -%}
+            {{ exceptions.raise_compiler_error(
+                "--full-refresh of " ~ this ~ " would lose the aggregates of " ~ retired
+                ~ " month(s) retention dropped from raw (audit.retired_periods); "
+                ~ "change the model incrementally instead") }}
+        {%- endif -%}
+    {%- endif -%}
     {%- set watermarks = source('audit', 'transform_watermarks') -%}
     {%- set candidate -%}
         insert into {{ watermarks }}
@@ -71,12 +83,25 @@
 {%- endmacro %}
 
 {#- Post-hook: drop the months whose raw partition is gone (a period withdrawn from raw
-    leaves the marts too). Reads the catalog, not the raw rows. -#}
-{% macro drop_vanished_periods(column, raw_table='enrollment_snapshot') -%}
+    leaves the marts too), except the months retention retired: their aggregates stay.
+    The vanished months come from the audit and the catalog; the model's own rows are
+    read only when there are any (an empty list ends the join before the model is
+    scanned, so the cost does not grow with the months the model holds). -#}
+{% macro drop_vanished_periods(column, dataset='enrollment', raw_table='enrollment_snapshot') -%}
     delete from {{ this }}
-    where {{ column }}::text not in (
-        select period from {{ source('audit', 'raw_partitions') }}
-        where table_name = '{{ raw_table }}' and period is not null
+    where {{ column }} in (
+        select loads.period::date
+        from {{ source('audit', 'extract_loads') }} as loads
+        where loads.dataset = '{{ dataset }}'
+          and loads.status in ('loaded', 'withdrawn')
+          and not exists (
+            select 1 from {{ source('audit', 'raw_partitions') }} as parts
+            where parts.table_name = '{{ raw_table }}' and parts.period = loads.period
+          )
+          and not exists (
+            select 1 from {{ source('audit', 'retired_periods') }} as retired
+            where retired.table_name = '{{ raw_table }}' and retired.period = loads.period
+          )
     )
 {%- endmacro %}
 

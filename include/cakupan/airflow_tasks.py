@@ -69,6 +69,28 @@ def publish_marts(**context) -> dict:
     return publish(dsn_from_airflow("transformer"), context["run_id"])
 
 
+def apply_retention(**context) -> dict:
+    """Drop raw months with personal data past the retention window (as the loader: raw's
+    owner); the marts keep their aggregates."""
+    from cakupan.config import settings
+    from cakupan.retention import retire_expired
+    from cakupan.warehouse import dsn_from_airflow
+
+    params = context["params"]
+    months = int(params.get("retention_months") or settings().retention_months)
+    result = retire_expired(
+        dsn_from_airflow("loader"),
+        months,
+        run_id=context["run_id"],
+        dry_run=bool(params.get("dry_run", False)),
+    )
+    return {
+        "retired": [f"{r.dataset} {r.period}" for r in result.retired],
+        "rows_removed": sum(r.rows for r in result.retired),
+        "waiting": result.waiting,
+    }
+
+
 def coverage_report(**context) -> str:
     from cakupan.config import settings
     from cakupan.report_page import build_report

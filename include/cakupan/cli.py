@@ -174,6 +174,33 @@ def _withdraw(args) -> int:
     return 0
 
 
+def _whole_months(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"a whole number of months, at least 1; got {text!r}")
+    return int(text)
+
+
+def _retention(args) -> int:
+    import datetime as dt
+
+    from cakupan.retention import retire_expired
+    from cakupan.warehouse import bootstrap, connect, duty_dsn
+
+    as_of = None
+    if args.as_of:
+        try:
+            as_of = dt.date.fromisoformat(f"{args.as_of}-01")
+        except ValueError:
+            raise ConfigurationError(f"--as-of must be YYYY-MM; got {args.as_of!r}") from None
+    dsn = duty_dsn("loader")  # raw's owner
+    with connect(dsn) as conn:
+        bootstrap(conn)
+    months = args.months or settings().retention_months
+    result = retire_expired(dsn, months, as_of=as_of, run_id="cli", dry_run=args.dry_run)
+    print(result.summary())
+    return 0
+
+
 def _airflow(args) -> int:
     from cakupan.runtime import airflow_env
 
@@ -303,6 +330,24 @@ def build_parser() -> argparse.ArgumentParser:
     wd.add_argument("period", help="the period: 2025-01 (month), 2025-S1 (semester), 2025 (year)")
     wd.add_argument("--reason", required=True, help="why, recorded in audit.extract_loads.error")
     wd.set_defaults(func=_withdraw)
+
+    rt = sub.add_parser(
+        "retention",
+        help="drop raw months with personal data past the retention window, once published "
+        "(audited; the marts keep their aggregates)",
+    )
+    rt.add_argument(
+        "--months",
+        type=_whole_months,
+        metavar="N",
+        help="months kept, up to and including the current one (default "
+        "CAKUPAN_RETENTION_MONTHS, else 24)",
+    )
+    rt.add_argument("--as-of", metavar="YYYY-MM", help="the current month (default today's)")
+    rt.add_argument(
+        "--dry-run", action="store_true", help="list the months that would go, drop nothing"
+    )
+    rt.set_defaults(func=_retention)
 
     af = sub.add_parser("airflow", help="run the airflow CLI on the local set-up")
     af.add_argument("airflow_args", nargs=argparse.REMAINDER)

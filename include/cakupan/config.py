@@ -50,6 +50,8 @@ class Settings:
     publish_lock_timeout_s: float
     publish_max_wait_s: float
     startup_timeout_s: float
+    retention_months: int
+    dbt_execution_mode: str
 
     @property
     def pgdata(self) -> Path:
@@ -79,6 +81,18 @@ def _number(name: str, default: str, kind: type = float, low: float = 0.0, high=
         bounds = f"{low:g} to {high:g}" if high is not None else f"at least {low:g}"
         kind_name = "a whole number" if kind is int else "a number"
         raise ConfigurationError(f"{name} must be {kind_name}, {bounds}; got {text!r}")
+    return value
+
+
+# How Cosmos runs dbt in the transform DAG: a `dbt build` per model task (local), or one
+# `dbt build` whose per-model tasks follow its events (watcher; Cosmos calls it new).
+DBT_EXECUTION_MODES = ("local", "watcher")
+
+
+def _choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = os.environ.get(name, default)
+    if value not in choices:
+        raise ConfigurationError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
     return value
 
 
@@ -129,4 +143,6 @@ def settings() -> Settings:
         publish_lock_timeout_s=_number("CAKUPAN_PUBLISH_LOCK_TIMEOUT_S", "2", low=0.1),
         publish_max_wait_s=_number("CAKUPAN_PUBLISH_MAX_WAIT_S", "900"),
         startup_timeout_s=_number("CAKUPAN_STARTUP_TIMEOUT_S", "3600"),
+        retention_months=_number("CAKUPAN_RETENTION_MONTHS", "24", int, 1),
+        dbt_execution_mode=_choice("CAKUPAN_DBT_EXECUTION_MODE", "local", DBT_EXECUTION_MODES),
     )

@@ -11,9 +11,10 @@ import sys
 from pathlib import Path
 
 from cosmos import ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
-from cosmos.constants import LoadMode, TestBehavior
+from cosmos.constants import ExecutionMode, LoadMode, TestBehavior
 from cosmos.profiles import PostgresUserPasswordProfileMapping
 
+from cakupan.config import settings
 from cakupan.dbt_env import DBT_PROJECT_DIR, MANIFEST
 from cakupan.warehouse import airflow_conn_id
 
@@ -29,11 +30,24 @@ profile_config = ProfileConfig(
         conn_id=airflow_conn_id("transformer"), profile_args={"schema": "marts", "threads": 2}
     ),
 )
-execution_config = ExecutionConfig(dbt_executable_path=str(Path(sys.executable).parent / "dbt"))
+# CAKUPAN_DBT_EXECUTION_MODE: local (a dbt invocation per model task) or watcher (one
+# `dbt build`, the model tasks follow its events); benchmarks/HISTORY.md compares them.
+execution_config = ExecutionConfig(
+    execution_mode={"local": ExecutionMode.LOCAL, "watcher": ExecutionMode.WATCHER}[
+        settings().dbt_execution_mode
+    ],
+    dbt_executable_path=str(Path(sys.executable).parent / "dbt"),
+)
 # BUILD: each model's tests (and unit tests) run in the same task, right after it.
 # Cosmos' own per-model Assets would need OpenLineage; the DAG declares the mart Assets.
+# In watcher mode the producer's `dbt build` runs the tests, and each model's task
+# reports its tests' outcome (AFTER_EACH: Cosmos has no per-model build task there).
 render_config = RenderConfig(
-    load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.BUILD, emit_datasets=False
+    load_method=LoadMode.DBT_MANIFEST,
+    test_behavior=TestBehavior.AFTER_EACH
+    if execution_config.execution_mode == ExecutionMode.WATCHER
+    else TestBehavior.BUILD,
+    emit_datasets=False,
 )
 # Each task runs `dbt build --select <model>`. With dbt's default (eager) selection, a
 # relationships test between two models would run in the task of whichever parent comes

@@ -82,6 +82,14 @@ def _publish_once(dsn: str, run_id: str | None, lock_timeout_s: float) -> dict[s
     counts: dict[str, int] = {}
     marts = list(mart_columns())
     with psycopg.connect(dsn) as conn, conn.transaction():
+        # What the build had read, taken before the copy: a transform committing meanwhile
+        # makes the record older than the copy, never newer (retention relies on it).
+        watermarks = dict(
+            conn.execute(
+                "select model, snapshot::text from audit.transform_watermarks "
+                "where snapshot is not null"
+            ).fetchall()
+        )
         built = {r[0] for r in conn.execute(_TABLES, (BUILD_SCHEMA,))}
         missing = [m for m in marts if m not in built]
         if missing:
@@ -125,8 +133,8 @@ def _publish_once(dsn: str, run_id: str | None, lock_timeout_s: float) -> dict[s
             for table in stale:
                 _drop_stale(conn, schema, table)
         conn.execute(
-            "insert into audit.publications (run_id, tables) values (%s, %s)",
-            (run_id, json.dumps(counts)),
+            "insert into audit.publications (run_id, tables, watermarks) values (%s, %s, %s)",
+            (run_id, json.dumps(counts), json.dumps(watermarks)),
         )
     log.info(
         "published %d marts: %s", len(counts), ", ".join(f"{t} ({n:,})" for t, n in counts.items())

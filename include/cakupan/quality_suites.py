@@ -266,16 +266,23 @@ def mart_suites() -> list[MartSuite]:
                 "having sum(f.active_participants) <> c.active_participants",
             ),
             rows_where(
-                "Every month in raw is in the mart with exactly the participants its load "
-                "stored (catches a reload the transform missed)",
+                "Every month in raw (or retired from it) is in the mart with exactly the "
+                "participants its load stored (catches a reload the transform missed)",
                 """, mart as (
                      select period, sum(registered_participants) as participants
                      from t group by 1
+                   ), in_raw as (
+                     select p.period from audit.raw_partitions p
+                     where p.table_name = 'enrollment_snapshot'
                    ), raw_now as (
-                     select p.period::date as period,
+                     select in_raw.period::date as period,
                             (select r._load_id from raw.enrollment_snapshot r
-                             where r.snapshot_month = p.period::date limit 1) as load_id
-                     from audit.raw_partitions p where p.table_name = 'enrollment_snapshot'
+                             where r.snapshot_month = in_raw.period::date limit 1) as load_id
+                     from in_raw
+                     union all
+                     select r.period::date, r.load_id from audit.retired_periods r
+                     where r.table_name = 'enrollment_snapshot'
+                       and r.period not in (select period from in_raw)
                    ), loaded as (
                      select raw_now.period, l.load_id, l.rows_loaded
                      from raw_now left join audit.extract_loads l on l.load_id = raw_now.load_id

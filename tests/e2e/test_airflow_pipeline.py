@@ -209,3 +209,37 @@ def test_hostile_files_of_every_dataset_leak_nothing(local, tmp_path):
         for label, text in places.items()
     }
     assert found == {label: [] for label in places}
+
+
+def test_retention_dag_drops_published_months_and_the_marts_keep_them(local):
+    """The cakupan_retention DAG, with a one-month window: every published raw month goes
+    (audited, quarantine included), and the next transform publishes the same marts."""
+    run, dsn, _ = local
+    with psycopg.connect(dsn) as conn:
+        published = table_checksum(conn, "marts.coverage_by_regency")
+        months = [
+            r[0]
+            for r in conn.execute(
+                "select period from audit.raw_partitions "
+                "where table_name = 'enrollment_snapshot' order by 1"
+            )
+        ]
+    assert months == ["2025-01-01", "2025-02-01"]
+    out = run("airflow", "dags", "test", "cakupan_retention", "-c", '{"retention_months": 1}')
+    logs = out.stdout + out.stderr
+    assert "state=success" in logs and "retired 2 period(s)" in logs, logs[-3000:]
+    with psycopg.connect(dsn) as conn:
+        assert conn.execute("select count(*) from raw.enrollment_snapshot").fetchone() == (0,)
+        retired = conn.execute(
+            "select period, run_id like 'manual__%%' from audit.retired_periods order by 1"
+        ).fetchall()
+        assert retired == [("2025-01-01", True), ("2025-02-01", True)]
+        assert conn.execute(
+            """select count(*) from quarantine.rejected_rows q join audit.extract_loads l
+               using (load_id) where l.period = any(%s)""",
+            (months,),
+        ).fetchone() == (0,)
+    out = run("airflow", "dags", "test", "cakupan_transform")
+    assert "state=success" in out.stdout + out.stderr
+    with psycopg.connect(dsn) as conn:
+        assert table_checksum(conn, "marts.coverage_by_regency") == published

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import psycopg
 import pytest
 
 from cakupan.generate import generate
 from cakupan.loader import load_extract
 from cakupan.publish import publish
 from cakupan.quality import run_gate
+from cakupan.warehouse import duty_dsn, grant_database
 from tests.conftest import POPULATION_CSV
 from tests.helpers import run_dbt
 
@@ -33,3 +35,11 @@ def published(dsn, key, tmp_path):
     counts = publish(dsn, "good-run")
     assert counts["coverage_by_regency"] == 2
     return landing
+
+
+@pytest.fixture
+def duties(dsn):
+    """A DSN per duty (loader, transformer, bi) on the test's database, each its own role."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        grant_database(conn)  # a copied database does not inherit the template's grants
+    return {duty: duty_dsn(duty, base=dsn) for duty in ("loader", "transformer", "bi")}

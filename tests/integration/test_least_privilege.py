@@ -11,7 +11,6 @@ from cakupan.loader import load_extract
 from cakupan.publish import publish
 from cakupan.quality import run_gate
 from cakupan.report_page import build_report
-from cakupan.warehouse import duty_dsn, grant_database
 from tests.conftest import POPULATION_CSV
 from tests.helpers import run_dbt
 
@@ -26,13 +25,6 @@ def refused(dsn: str, statement: str) -> bool:
         finally:
             conn.rollback()
     return False
-
-
-@pytest.fixture
-def duties(dsn):
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        grant_database(conn)  # a copied database does not inherit the template's grants
-    return {duty: duty_dsn(duty, base=dsn) for duty in ("loader", "transformer", "bi")}
 
 
 def test_each_duty_does_its_whole_job_with_its_own_role(duties, key, tmp_path):

@@ -61,7 +61,9 @@ def test_history_report_states_flatness_and_dbt_overhead():
 
     results = [month(i, t, d) for i, (t, d) in enumerate(
         [(100, 40), (90, 40), (110, 40), (100, 41), (120, 44), (105, 42)], 1)]  # fmt: skip
-    text = history_report(results, 30.0, 0.01, "2 cores usable")
+    modes = {"local": {"dbt": 45.0, "run": 80.0}, "watcher": {"dbt": 33.0, "run": 60.0}}
+    text = history_report(results, 30.0, 0.01, "2 cores usable", modes)
     assert "105 s / 100 s = **1.05** (goal: at most 1.15: **met**)" in text
     assert "42 s; one bare `dbt build` of the same project: 30 s; ratio **1.40**" in text
     assert "| 6 | 6,000 | 5.0 | 42.0 | 10.0 | 0.0 | 0.0 | 105 |" in text
+    assert "| watcher | 33 | 1.10 | 60 |" in text and "| local | 45 | 1.50 | 80 |" in text

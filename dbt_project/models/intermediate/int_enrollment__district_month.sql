@@ -1,6 +1,7 @@
 {{ config(
     materialized='incremental',
     unique_key='snapshot_month',
+    indexes=[{'columns': ['snapshot_month']}],
     post_hook=["{{ record_watermark() }}", "{{ drop_vanished_periods('snapshot_month') }}"],
 ) }}
 {% set months = changed_periods('enrollment') %}

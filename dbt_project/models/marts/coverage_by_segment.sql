@@ -1,6 +1,7 @@
 {{ config(
     materialized='incremental',
     unique_key='period',
+    indexes=[{'columns': ['period']}],
     post_hook=["{{ record_watermark() }}", "{{ drop_vanished_periods('period') }}"],
 ) }}
 -- Each segment's share of the regency's coverage: the segment rates add up to the

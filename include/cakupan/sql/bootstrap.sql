@@ -32,15 +32,16 @@ create table if not exists audit.extract_loads (
 -- Added after the first release: bootstrap brings older warehouses up to date.
 do $$
 begin
-    -- 'withdrawn': an operator removed the period's partition (cakupan withdraw).
+    -- 'withdrawn': an operator removed the period's partition (cakupan withdraw);
+    -- 'retired': retention dropped it from raw, the marts keep its aggregates.
     if not exists (
         select 1 from pg_constraint
         where conname = 'extract_loads_status_check'
-          and pg_get_constraintdef(oid) like '%withdrawn%'
+          and pg_get_constraintdef(oid) like '%retired%'
     ) then
         alter table audit.extract_loads drop constraint if exists extract_loads_status_check;
         alter table audit.extract_loads add constraint extract_loads_status_check
-            check (status in ('running', 'loaded', 'failed', 'withdrawn'));
+            check (status in ('running', 'loaded', 'failed', 'withdrawn', 'retired'));
     end if;
 end
 $$;
@@ -167,6 +168,24 @@ create table if not exists audit.publications (
     published_at   timestamptz not null default now()
 );
 comment on table audit.publications is 'Each atomic publication of marts_build into marts, with row counts per table.';
+alter table audit.publications add column if not exists watermarks jsonb;
+comment on column audit.publications.watermarks is 'The snapshot each incremental consumer had read when this publication was made: a load visible in all of them is in the published marts (retention relies on it).';
+
+-- Retention: raw months with personal data dropped once older than the retention window
+-- (cakupan retention, DAG cakupan_retention). The marts keep their aggregates.
+create table if not exists audit.retired_periods (
+    table_name       text not null,
+    period           text not null,
+    dataset          text not null,
+    load_id          bigint not null references audit.extract_loads (load_id),
+    rows_removed     bigint not null,
+    quarantine_rows_removed bigint not null,
+    retention_months integer not null,
+    run_id           text,
+    retired_at       timestamptz not null default now(),
+    primary key (table_name, period)
+);
+comment on table audit.retired_periods is 'Raw periods dropped by retention: the load whose rows the marts keep as aggregates, rows removed from raw and quarantine, the window applied.';
 
 -- Least privilege: one login role per duty, each connected by its own component.
 --   cakupan_loader       ingestion: owns raw (creates, attaches and drops partitions),
@@ -233,6 +252,9 @@ grant select, insert, update on audit.extract_loads to cakupan_loader;
 grant usage on sequence audit.extract_loads_load_id_seq to cakupan_loader;
 grant select, insert, delete on quarantine.rejected_rows to cakupan_loader;
 grant select on audit.extract_loads, audit.raw_partitions to cakupan_loader, cakupan_transformer;
+grant select, insert, update on audit.retired_periods to cakupan_loader;
+grant select on audit.retired_periods to cakupan_transformer;
+grant select on audit.publications to cakupan_loader;
 grant select, insert, update on audit.transform_watermarks to cakupan_transformer;
 grant select, insert on audit.quality_runs, audit.publications to cakupan_transformer;
 grant usage on sequence audit.publications_publication_id_seq to cakupan_transformer;
