@@ -75,3 +75,31 @@ def run_dbt(dsn: str, target: Path, *args: str, check: bool = True) -> str:
     if check:
         assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     return proc.stdout
+
+
+def load_landing(dsn: str, landing: Path, key: bytes, months: tuple[str, ...] = ()) -> None:
+    """The real population file, then a generated landing folder's 2025-S1 working
+    population and the given months' enrollment extracts."""
+    from cakupan.loader import load_extract
+    from tests.conftest import POPULATION_CSV
+
+    load_extract(dsn, "population", str(POPULATION_CSV))
+    load_extract(
+        dsn,
+        "working_population",
+        str(landing / "working_population" / "working_population_2025-S1.csv"),
+    )
+    for month in months:
+        path = landing / "enrollment" / f"enrollment_{month}.csv.gz"
+        load_extract(dsn, "enrollment", str(path), key=key)
+
+
+def transform_and_publish(dsn: str, target: Path, run_id: str) -> dict[str, int]:
+    """dbt build, a quality gate that must pass, then publication; the published counts."""
+    from cakupan.publish import publish
+    from cakupan.quality import run_gate
+
+    run_dbt(dsn, target, "build")
+    gate = run_gate(dsn, run_id)
+    assert gate.passed, gate.summary()
+    return publish(dsn, run_id)

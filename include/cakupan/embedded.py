@@ -57,11 +57,7 @@ def _wait_for_dead_postmaster(pgdata: Path, timeout_s: float = 60.0) -> None:
 
     started = time.monotonic()
     while True:
-        info = (
-            PostmasterInfo.read_from_pgdata(pgdata)
-            if (pgdata / "postmaster.pid").exists()
-            else None
-        )
+        info = PostmasterInfo.read_from_pgdata(pgdata)  # None without a postmaster.pid
         try:
             if (
                 info is None

@@ -25,6 +25,33 @@ def partition_name(dataset: Dataset, period: str) -> str:
 _SWAP_LOCK = "pg_advisory_xact_lock(hashtext('cakupan.swap'), hashtext({}))"
 
 
+def lock_raw_table(conn, dataset: Dataset) -> None:
+    """Serialise with other loads of the same raw table, until the transaction ends."""
+    conn.execute(sql.SQL("select " + _SWAP_LOCK).format(sql.Literal(dataset.table)))
+
+
+def drop_partition(conn, dataset: Dataset, period: str) -> int | None:
+    """Drop a period's raw partition (in the caller's transaction); its row count, or
+    None when raw holds no such partition."""
+    name = partition_name(dataset, period)
+    if not conn.execute("select to_regclass(%s) is not null", (f"raw.{name}",)).fetchone()[0]:
+        return None
+    part = sql.Identifier("raw", name)
+    rows = conn.execute(sql.SQL("select count(*) from {}").format(part)).fetchone()[0]
+    conn.execute(sql.SQL("drop table {}").format(part))
+    return rows
+
+
+def close_loads(conn, dataset: Dataset, period: str, status: str, note: str) -> None:
+    """The period's loaded extracts leave raw: their audit rows get `status` and `note`."""
+    conn.execute(
+        """update audit.extract_loads set status = %s,
+             error = coalesce(error || '; ', '') || %s
+           where dataset = %s and period = %s and status = 'loaded'""",
+        (status, note, dataset.name, period),
+    )
+
+
 class StagingTable:
     """The table one load COPYs its rows into, which then replaces the period's partition.
     The one owner of its name, its creation, the removal of repeated keys and the swap.
@@ -66,7 +93,7 @@ class StagingTable:
 
     def lock_parent(self) -> None:
         """Serialise with other loads of the same raw table, until the transaction ends."""
-        self.conn.execute(sql.SQL("select " + _SWAP_LOCK).format(sql.Literal(self.dataset.table)))
+        lock_raw_table(self.conn, self.dataset)
 
     def drop(self) -> None:
         """Remove it after a failed load, in a transaction of its own."""
@@ -165,19 +192,10 @@ def withdraw_period(conn, dataset: Dataset, period: str, reason: str) -> int:
     """Remove a period's partition from raw (a file that should never have been loaded);
     its loads become 'withdrawn' in the audit. Returns the rows removed. The incremental
     models drop the period at their next run (dbt macro drop_vanished_periods)."""
-    part = sql.Identifier(partition_name(dataset, period))
     with conn.transaction():
-        exists = conn.execute(
-            "select to_regclass(%s) is not null", (f"raw.{partition_name(dataset, period)}",)
-        ).fetchone()[0]
-        if not exists:
+        lock_raw_table(conn, dataset)  # not in the middle of a reload of the same table
+        rows = drop_partition(conn, dataset, period)
+        if rows is None:
             return -1
-        rows = conn.execute(sql.SQL("select count(*) from raw.{}").format(part)).fetchone()[0]
-        conn.execute(sql.SQL("drop table raw.{}").format(part))
-        conn.execute(
-            """update audit.extract_loads set status = 'withdrawn',
-                 error = coalesce(error || '; ', '') || %s
-               where dataset = %s and period = %s and status = 'loaded'""",
-            (f"withdrawn: {reason}", dataset.name, period),
-        )
+        close_loads(conn, dataset, period, "withdrawn", f"withdrawn: {reason}")
     return rows

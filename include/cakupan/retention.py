@@ -19,7 +19,7 @@ import psycopg
 from psycopg import sql
 
 from cakupan.contracts import DATASETS, Dataset
-from cakupan.partitions import StagingTable, partition_name
+from cakupan.partitions import close_loads, drop_partition, lock_raw_table, partition_name
 
 log = logging.getLogger(__name__)
 
@@ -149,37 +149,26 @@ def _count(conn, dataset: Dataset, period: str) -> int:
 def _retire(
     conn, dataset: Dataset, period: str, load_id: int, months: int, run_id: str | None
 ) -> RetiredPeriod | None:
-    part = sql.Identifier("raw", partition_name(dataset, period))
     with conn.transaction():
         # Loads of this table replace partitions under the same lock: none runs meanwhile.
-        StagingTable(conn, dataset, period, load_id).lock_parent()
+        lock_raw_table(conn, dataset)
         current = conn.execute(
             """select max(load_id) from audit.extract_loads
                where dataset = %s and period = %s and status = 'loaded'""",
             (dataset.name, period),
         ).fetchone()[0]
-        exists = conn.execute(
-            "select to_regclass(%s) is not null", (f"raw.{partition_name(dataset, period)}",)
-        ).fetchone()[0]
-        if current != load_id or not exists:
+        if current != load_id:
             return None  # reloaded or withdrawn since it was listed: next run decides
-        rows = _count(conn, dataset, period)
-        conn.execute(
-            sql.SQL("alter table {} detach partition {}").format(
-                sql.Identifier("raw", dataset.table), part
-            )
-        )
-        conn.execute(sql.SQL("drop table {}").format(part))
+        rows = drop_partition(conn, dataset, period)
+        if rows is None:
+            return None
         quarantined = conn.execute(
             """delete from quarantine.rejected_rows q using audit.extract_loads l
                where q.load_id = l.load_id and l.dataset = %s and l.period = %s""",
             (dataset.name, period),
         ).rowcount
-        conn.execute(
-            """update audit.extract_loads set status = 'retired',
-                 error = coalesce(error || '; ', '') || %s
-               where dataset = %s and period = %s and status = 'loaded'""",
-            (f"retired after {months} months: raw rows dropped", dataset.name, period),
+        close_loads(
+            conn, dataset, period, "retired", f"retired after {months} months: raw rows dropped"
         )
         conn.execute(
             """insert into audit.retired_periods as r (table_name, period, dataset, load_id,

@@ -9,7 +9,7 @@ import pytest
 
 from cakupan.generate import generate
 from cakupan.loader import load_extract
-from tests.conftest import POPULATION_CSV
+from tests.helpers import load_landing
 from tests.helpers import run_dbt as dbt
 
 REGIONS = ["15.06", "19.06", "21.03"]
@@ -20,12 +20,7 @@ def landed(dsn, key, tmp_path):
     """Real population files plus generated extracts for three article regencies."""
     out = tmp_path / "landing"
     generate(out, "2025-01", "2025-03", seed=7, scale=1.0, regions=REGIONS)
-    load_extract(dsn, "population", str(POPULATION_CSV))
-    load_extract(
-        dsn,
-        "working_population",
-        str(out / "working_population" / "working_population_2025-S1.csv"),
-    )
+    load_landing(dsn, out, key)
     return out
 
 

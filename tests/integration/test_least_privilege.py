@@ -7,12 +7,8 @@ import psycopg
 import pytest
 
 from cakupan.generate import generate
-from cakupan.loader import load_extract
-from cakupan.publish import publish
-from cakupan.quality import run_gate
 from cakupan.report_page import build_report
-from tests.conftest import POPULATION_CSV
-from tests.helpers import run_dbt
+from tests.helpers import load_landing, transform_and_publish
 
 
 def refused(dsn: str, statement: str) -> bool:
@@ -31,19 +27,9 @@ def test_each_duty_does_its_whole_job_with_its_own_role(duties, key, tmp_path):
     landing = tmp_path / "landing"
     generate(landing, "2025-01", "2025-02", seed=3, scale=0.1, regions=["19.06"])
     loader, transformer = duties["loader"], duties["transformer"]
-    load_extract(loader, "population", str(POPULATION_CSV))
-    load_extract(
-        loader,
-        "working_population",
-        str(landing / "working_population" / "working_population_2025-S1.csv"),
-    )
-    for month in ("2025-01", "2025-02"):
-        path = landing / "enrollment" / f"enrollment_{month}.csv.gz"
-        load_extract(loader, "enrollment", str(path), key=key)
-    run_dbt(transformer, tmp_path / "target", "build")
-    gate = run_gate(transformer, "least-privilege")
-    assert gate.passed, gate.summary()
-    assert publish(transformer, "least-privilege")["coverage_by_regency"] == 2
+    load_landing(loader, landing, key, ("2025-01", "2025-02"))
+    counts = transform_and_publish(transformer, tmp_path / "target", "least-privilege")
+    assert counts["coverage_by_regency"] == 2
     page = build_report(duties["bi"], tmp_path / "report").read_text()
     assert "Kabupaten Belitung Timur" in page
 

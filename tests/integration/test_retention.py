@@ -13,11 +13,8 @@ import pytest
 
 from cakupan.generate import generate
 from cakupan.loader import load_extract
-from cakupan.publish import publish
-from cakupan.quality import run_gate
 from cakupan.retention import first_kept_month, retire_expired
-from tests.conftest import POPULATION_CSV
-from tests.helpers import run_dbt
+from tests.helpers import load_landing, run_dbt, transform_and_publish
 
 MARTS = ("coverage_by_regency", "coverage_by_segment", "coverage_by_district")
 
@@ -40,13 +37,6 @@ def raw_periods(dsn: str) -> set[str]:
     return {r[0] for r in rows}
 
 
-def transform_and_publish(dsn: str, tmp_path, run_id: str) -> None:
-    run_dbt(dsn, tmp_path / "target", "build")
-    gate = run_gate(dsn, run_id)
-    assert gate.passed, gate.summary()
-    publish(dsn, run_id)
-
-
 @pytest.fixture
 def history(duties, key, tmp_path):
     """Two months published, a third loaded and not yet transformed; January's file has a
@@ -59,16 +49,8 @@ def history(duties, key, tmp_path):
     with gzip.open(january, "at", encoding="utf-8") as f:
         f.write(last_line + "\n")  # a second gzip member: the same participant again
     loader = duties["loader"]
-    load_extract(loader, "population", str(POPULATION_CSV))
-    load_extract(
-        loader,
-        "working_population",
-        str(landing / "working_population" / "working_population_2025-S1.csv"),
-    )
-    for month in ("2025-01", "2025-02"):
-        path = landing / "enrollment" / f"enrollment_{month}.csv.gz"
-        load_extract(loader, "enrollment", str(path), key=key)
-    transform_and_publish(duties["transformer"], tmp_path, "first")
+    load_landing(loader, landing, key, ("2025-01", "2025-02"))
+    transform_and_publish(duties["transformer"], tmp_path / "target", "first")
     march = landing / "enrollment" / "enrollment_2025-03.csv.gz"
     load_extract(loader, "enrollment", str(march), key=key)
     return duties
@@ -141,7 +123,7 @@ def test_old_months_leave_raw_and_the_marts_keep_them(history, tmp_path):
 
     # The next monthly run: March arrives in the marts, January and February stay as they
     # were, and the gate reconciles the retired months against their loads' counts.
-    transform_and_publish(transformer, tmp_path, "after-retention")
+    transform_and_publish(transformer, tmp_path / "target", "after-retention")
     for period, rows in before.items():
         assert mart_rows(transformer, period) == rows, period
     assert all(mart_rows(transformer, "2025-03-01").values())
@@ -149,7 +131,7 @@ def test_old_months_leave_raw_and_the_marts_keep_them(history, tmp_path):
     # Now published, March goes too; the marts still hold all three months afterwards.
     assert [r.period for r in retire_expired(loader, 1, as_of=as_of).retired] == ["2025-03-01"]
     assert raw_periods(loader) == set()
-    transform_and_publish(transformer, tmp_path, "empty-raw")
+    transform_and_publish(transformer, tmp_path / "target", "empty-raw")
     for period, rows in before.items():
         assert mart_rows(transformer, period) == rows, period
     with psycopg.connect(transformer) as conn:

@@ -13,8 +13,7 @@ from cakupan.generate import generate
 from cakupan.loader import load_extract
 from cakupan.partitions import StagingTable
 from cakupan.quality import run_gate
-from tests.conftest import POPULATION_CSV
-from tests.helpers import run_dbt
+from tests.helpers import load_landing, run_dbt
 
 
 def per_month(dsn) -> dict[str, tuple]:
@@ -44,15 +43,8 @@ def per_month(dsn) -> dict[str, tuple]:
 def test_reload_committed_during_a_transform_is_not_missed(dsn, key, tmp_path, monkeypatch):
     landing = tmp_path / "landing"
     generate(landing, "2025-01", "2025-03", seed=5, scale=0.05, regions=["19.06", "21.03"])
-    load_extract(dsn, "population", str(POPULATION_CSV))
-    load_extract(
-        dsn,
-        "working_population",
-        str(landing / "working_population" / "working_population_2025-S1.csv"),
-    )
+    load_landing(dsn, landing, key, ("2025-01", "2025-02"))
     month = landing / "enrollment" / "enrollment_{}.csv.gz"
-    for m in ("2025-01", "2025-02"):
-        load_extract(dsn, "enrollment", str(month).format(m), key=key)
     target = tmp_path / "target"
     run_dbt(dsn, target, "build")
 
