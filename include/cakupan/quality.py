@@ -239,7 +239,8 @@ def run_gate(dsn: str, run_id: str) -> GateResult:
     docs = DATA_DOCS / "index.html"
     gate.data_docs = str(docs) if docs.exists() else None
     record(dsn, gate, snapshot)
-    log.info("%s", gate.summary())
+    for line in gate.summary().splitlines():  # one record per line: each names its logger
+        log.info("%s", line)
     return gate
 
 

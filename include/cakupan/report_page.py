@@ -93,7 +93,7 @@ def build_report(dsn: str, out_dir: Path) -> Path:
         provinces = conn.execute(
             """select province_code, province_name, coverage_rate, target_rate,
                       working_population, active_participants, workers_to_target,
-                      regencies_reporting, regencies_at_target
+                      regencies_reporting, regencies_total, is_partial, regencies_at_target
                from marts.coverage_by_province where period = %s order by coverage_rate""",
             (period,),
         ).fetchall()

@@ -177,5 +177,6 @@ def sqlalchemy_url(dsn: str) -> str:
         host=None if socket else host,
         port=int(p["port"]) if p.get("port") and not socket else None,
         database=p.get("dbname"),
-        query={"host": host} if socket else {},
+        # A socket's file is named after the port: it travels beside the directory.
+        query=({"host": host} | ({"port": p["port"]} if p.get("port") else {})) if socket else {},
     ).render_as_string(hide_password=False)

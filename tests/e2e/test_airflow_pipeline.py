@@ -3,6 +3,7 @@ PostgreSQL, landing folder and Airflow home, as `make demo` does."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -62,6 +63,15 @@ def test_ingestion_dags_load_everything(local):
     for dag in ("cakupan_ingest_population", "cakupan_ingest_enrollment", "cakupan_transform"):
         out = run("airflow", "dags", "test", dag)
         assert "state=success" in out.stdout + out.stderr
+    # The gate's verdict is a log line of its own, so `make demo` (which shows the
+    # cakupan.* lines of each DAG's log) echoes it.
+    assert any(
+        "quality gate PASSED" in line and "cakupan.quality" in line
+        for line in (out.stdout + out.stderr).splitlines()
+    )
+    # Machine-readable output is only that: a script can parse it.
+    listed = json.loads(run("airflow", "dags", "list", "-o", "json").stdout)
+    assert {d["dag_id"] for d in listed} >= {"cakupan_transform", "cakupan_report"}
     with psycopg.connect(dsn) as conn:
         loads = conn.execute(
             """select dataset, period, status, run_id, dag_id from audit.extract_loads

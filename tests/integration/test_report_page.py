@@ -53,6 +53,8 @@ def test_report_content_and_charts(dsn, published, tmp_path):
     # The month-over-month change is in percentage points, signed.
     assert re.search(r"<td>[+-]\d+\.\d{2}</td>", page)
     assert "Where the demo figures come from: Belitung Timur: coverage 31%" in page
+    # Only Belitung Timur reports: its province's figure is a partial sum, and says so.
+    assert re.search(r"<td>1 of 7 <span class=\"partial\"[^>]*>\(partial\)</span></td>", page)
     for chart in ("coverage_vs_target.png", "trends.png"):
         width, height = png_size(tmp_path / "report" / chart)
         assert width >= 600 and height >= 300

@@ -13,11 +13,23 @@ districts as (
     where level = 3
 ),
 
+regions as (
+    select
+        region_code,
+        region_name,
+        province_code,
+        province_name
+    from {{ ref('dim_region') }}
+),
+
 final as (
     select
         participants.district_code,
         districts.region_name as district_name,
         districts.regency_code as region_code,
+        regions.region_name,
+        regions.province_code,
+        regions.province_name,
         participants.snapshot_month as period,
         districts.village_count,
         participants.registered_participants,
@@ -25,6 +37,7 @@ final as (
         participants.active_desa_participants
     from participants
     inner join districts on participants.district_code = districts.region_code
+    inner join regions on districts.regency_code = regions.region_code
 )
 
 select * from final

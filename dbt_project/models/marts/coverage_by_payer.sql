@@ -9,6 +9,15 @@ payers as (
     select * from {{ ref('contribution_payers') }}
 ),
 
+regions as (
+    select
+        region_code,
+        region_name,
+        province_code,
+        province_name
+    from {{ ref('dim_region') }}
+),
+
 denominator as (
     select
         regency_code,
@@ -17,7 +26,7 @@ denominator as (
     from {{ ref('int_working_population__regency_semester') }}
 ),
 
-final as (
+by_payer as (
     select
         participants.regency_code as region_code,
         participants.snapshot_month as period,
@@ -42,6 +51,22 @@ final as (
         participants.snapshot_month,
         participants.contribution_payer,
         payers.payer_group
+),
+
+final as (
+    select
+        by_payer.region_code,
+        regions.region_name,
+        regions.province_code,
+        regions.province_name,
+        by_payer.period,
+        by_payer.contribution_payer,
+        by_payer.payer_group,
+        by_payer.active_participants,
+        by_payer.active_rentan_ecosystem,
+        by_payer.working_vulnerable_population
+    from by_payer
+    inner join regions on by_payer.region_code = regions.region_code
 )
 
 select * from final

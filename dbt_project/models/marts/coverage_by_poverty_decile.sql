@@ -9,7 +9,16 @@ payers as (
     from {{ ref('contribution_payers') }}
 ),
 
-final as (
+regions as (
+    select
+        region_code,
+        region_name,
+        province_code,
+        province_name
+    from {{ ref('dim_region') }}
+),
+
+by_decile as (
     select
         participants.regency_code as region_code,
         participants.snapshot_month as period,
@@ -21,6 +30,20 @@ final as (
     from participants
     inner join payers on participants.contribution_payer = payers.contribution_payer
     group by participants.regency_code, participants.snapshot_month, participants.poverty_decile
+),
+
+final as (
+    select
+        by_decile.region_code,
+        regions.region_name,
+        regions.province_code,
+        regions.province_name,
+        by_decile.period,
+        by_decile.poverty_decile,
+        by_decile.active_participants,
+        by_decile.active_government_paid
+    from by_decile
+    inner join regions on by_decile.region_code = regions.region_code
 )
 
 select * from final

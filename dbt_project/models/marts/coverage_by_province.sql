@@ -14,6 +14,15 @@ provinces as (
     where level = 1
 ),
 
+regency_counts as (
+    select
+        province_code,
+        count(*) as regencies_total
+    from {{ ref('dim_region') }}
+    where level = 2
+    group by province_code
+),
+
 totals as (
     select
         province_code,
@@ -46,6 +55,9 @@ final as (
         provinces.region_name as province_name,
         totals.period,
         totals.regencies_reporting::int as regencies_reporting,
+        regency_counts.regencies_total::int as regencies_total,
+        -- A sum over some of the province's regencies is not the province's figure.
+        totals.regencies_reporting < regency_counts.regencies_total as is_partial,
         totals.regencies_at_target::int as regencies_at_target,
         totals.working_population,
         totals.active_participants,
@@ -58,6 +70,7 @@ final as (
                              'totals.active_participants') }} as workers_to_target
     from totals
     inner join provinces on totals.province_code = provinces.region_code
+    inner join regency_counts on totals.province_code = regency_counts.province_code
     left join province_targets
         on totals.province_code = province_targets.province_code
             and province_targets.year = extract(year from totals.period)

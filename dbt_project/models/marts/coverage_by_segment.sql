@@ -1,6 +1,7 @@
 {{ config(
     materialized='incremental',
     unique_key='period',
+    on_schema_change='append_new_columns',
     indexes=[{'columns': ['period']}],
     post_hook=["{{ record_watermark() }}", "{{ drop_vanished_periods('period') }}"],
 ) }}
@@ -33,9 +34,21 @@ coverage as (
     where {{ period_filter('snapshot_month', months) }}
 ),
 
+regions as (
+    select
+        region_code,
+        region_name,
+        province_code,
+        province_name
+    from {{ ref('dim_region') }}
+),
+
 final as (
     select
         participants.regency_code as region_code,
+        regions.region_name,
+        regions.province_code,
+        regions.province_name,
         participants.snapshot_month as period,
         participants.segment,
         coverage.working_population,
@@ -47,6 +60,7 @@ final as (
     left join coverage
         on participants.regency_code = coverage.regency_code
             and participants.snapshot_month = coverage.snapshot_month
+    inner join regions on participants.regency_code = regions.region_code
 )
 
 select * from final

@@ -206,6 +206,9 @@ begin
 end
 $$;
 comment on role bi_reader is 'BI tools: reads the published marts only.';
+-- BI tools find the marts unqualified; the schemas bi_reader may not use stay listed in
+-- pg_namespace (readable by every role), so each tool's schema filter hides them (README).
+alter role bi_reader set search_path = marts;
 
 create schema if not exists marts;
 comment on schema marts is 'Published coverage marts: the only schema BI tools read (role bi_reader).';

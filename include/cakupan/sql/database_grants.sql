@@ -5,4 +5,5 @@ revoke connect, temporary on database current_database_placeholder from public;
 grant connect on database current_database_placeholder
     to cakupan_loader, cakupan_transformer, bi_reader;
 grant temporary on database current_database_placeholder to cakupan_loader, cakupan_transformer;
-revoke create on schema public from public;
+-- Nothing lives in schema public: no duty may use it, so BI tools do not list it.
+revoke all on schema public from public;
