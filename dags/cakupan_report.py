@@ -5,13 +5,13 @@ from datetime import datetime
 from airflow.sdk import dag, task
 
 from cakupan import airflow_tasks
-from cakupan.assets import MART_ASSETS
+from cakupan.assets import MART_COVERAGE_BY_REGENCY
 from cakupan.dag_defaults import DEFAULT_ARGS
 
 
 @dag(
     dag_id="cakupan_report",
-    schedule=MART_ASSETS[0],
+    schedule=MART_COVERAGE_BY_REGENCY,
     start_date=datetime(2025, 1, 1),
     catchup=False,
     max_active_runs=1,

@@ -18,7 +18,7 @@ from airflow.sdk import dag, task
 from cosmos import DbtTaskGroup
 
 from cakupan import airflow_tasks, cosmos_config
-from cakupan.assets import MART_ASSETS, RAW_ASSETS
+from cakupan.assets import RAW_ASSETS, mart_assets
 from cakupan.dag_defaults import DEFAULT_ARGS
 
 
@@ -42,7 +42,7 @@ def cakupan_transform():
         operator_args=cosmos_config.operator_args,
     )
     gate = task(airflow_tasks.quality_gate, task_id="quality_gate", retries=0)()
-    publish = task(airflow_tasks.publish_marts, task_id="publish_marts", outlets=MART_ASSETS)()
+    publish = task(airflow_tasks.publish_marts, task_id="publish_marts", outlets=mart_assets())()
     dbt >> gate >> publish
 
 

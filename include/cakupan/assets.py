@@ -14,12 +14,22 @@ from cakupan.contracts import DATASETS
 
 
 def table_asset(schema: str, table: str) -> Asset:
+    """The table as an Asset named as BI users and operators know it (`marts.dim_region`)."""
     config = settings()
-    return Asset(f"postgres://{config.asset_authority}/{config.asset_database}/{schema}/{table}")
+    return Asset(
+        name=f"{schema}.{table}",
+        uri=f"postgres://{config.asset_authority}/{config.asset_database}/{schema}/{table}",
+    )
 
 
 RAW_ASSETS = {name: table_asset("raw", dataset.table) for name, dataset in DATASETS.items()}
 
+# A publication replaces every mart at once: what follows it waits on this one.
 MART_COVERAGE_BY_REGENCY = table_asset("marts", "coverage_by_regency")
-MART_COVERAGE_BY_PROVINCE = table_asset("marts", "coverage_by_province")
-MART_ASSETS = [MART_COVERAGE_BY_REGENCY, MART_COVERAGE_BY_PROVINCE]
+
+
+def mart_assets() -> list[Asset]:
+    """Every mart dbt publishes (from its manifest, which the transform DAG reads anyway)."""
+    from cakupan.manifest import mart_columns
+
+    return [table_asset("marts", mart) for mart in mart_columns()]

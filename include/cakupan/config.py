@@ -53,6 +53,9 @@ class Settings:
     # The embedded server's TCP port on localhost (for BI tools); None: its socket only.
     warehouse_port: int | None
     retention_months: int
+    # Failure e-mails: recipients, and the Airflow SMTP connection that sends them.
+    alert_emails: tuple[str, ...]
+    alert_smtp_conn_id: str
     dbt_execution_mode: str
 
     @property
@@ -164,5 +167,9 @@ def settings() -> Settings:
         startup_timeout_s=_number("CAKUPAN_STARTUP_TIMEOUT_S", "3600"),
         warehouse_port=_number("CAKUPAN_WAREHOUSE_PORT", "0", int, 0, 65535) or None,
         retention_months=_number("CAKUPAN_RETENTION_MONTHS", "24", int, 1),
+        alert_emails=tuple(
+            a.strip() for a in env.get("CAKUPAN_ALERT_EMAIL", "").split(",") if a.strip()
+        ),
+        alert_smtp_conn_id=env.get("CAKUPAN_ALERT_SMTP_CONN_ID", "smtp_default"),
         dbt_execution_mode=_choice("CAKUPAN_DBT_EXECUTION_MODE", "local", DBT_EXECUTION_MODES),
     )

@@ -4,13 +4,13 @@ from datetime import timedelta
 
 from airflow.sdk import Param
 
-from cakupan.notify import on_failure
+from cakupan.notify import failure_callbacks
 
 DEFAULT_ARGS = {
     "owner": "data-eng",
     "retries": 2,
     "retry_delay": timedelta(minutes=2),
-    "on_failure_callback": on_failure,
+    "on_failure_callback": failure_callbacks(),
 }
 
 

@@ -1,8 +1,7 @@
-"""Failure notification: one clear summary line per failed task in the task log.
-
-Airflow's standard settings route the same failures to people: set `email` and
-`email_on_failure` in default_args with an SMTP connection, or add the Slack
-provider's notifier to `on_failure_callback` next to this one.
+"""Failure notification: one clear summary line per failed task in the task log, and
+the same line by e-mail when CAKUPAN_ALERT_EMAIL names recipients (alert_email.py, the
+SMTP provider's notifier over the connection CAKUPAN_ALERT_SMTP_CONN_ID). Slack: add the
+Slack provider's SlackNotifier to failure_callbacks() (it does not install offline here).
 """
 
 from __future__ import annotations
@@ -27,3 +26,18 @@ def failure_summary(context) -> str:
 
 def on_failure(context) -> None:
     log.error("%s", failure_summary(context))
+
+
+def failure_callbacks() -> list:
+    """The DAGs' on_failure_callback: the log line always, the e-mail when configured."""
+    from cakupan.config import settings
+
+    config = settings()
+    callbacks = [on_failure]
+    if config.alert_emails:
+        from cakupan.alert_email import FailureEmail
+
+        callbacks.append(
+            FailureEmail(to=list(config.alert_emails), smtp_conn_id=config.alert_smtp_conn_id)
+        )
+    return callbacks

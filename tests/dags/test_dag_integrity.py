@@ -49,3 +49,15 @@ def test_ingestion_outlets_are_warehouse_assets(dagbag_cls):
     assert {a.uri for a in RAW_ASSETS.values()} <= outlets
     for uri in outlets:
         assert uri.startswith("postgres://") and uri.count("/") == 5
+
+
+def test_every_mart_is_an_asset_publication_updates(dagbag_cls):
+    from cakupan.manifest import mart_columns
+
+    bag = dagbag_cls(dag_folder=str(DAGS))
+    publish = bag.dags["cakupan_transform"].get_task("publish_marts")
+    assert sorted(o.name for o in publish.outlets) == sorted(f"marts.{m}" for m in mart_columns())
+    assert len(publish.outlets) == 8
+    for dag_id in ("cakupan_report", "cakupan_retention"):
+        condition = bag.dags[dag_id].timetable.asset_condition
+        assert condition.name == "marts.coverage_by_regency", dag_id

@@ -3,6 +3,8 @@ PostgreSQL, landing folder and Airflow home, as `make demo` does."""
 
 from __future__ import annotations
 
+import contextlib
+import email
 import json
 import os
 import subprocess
@@ -112,6 +114,29 @@ def test_ingestion_dags_load_everything(local):
         assert conn.execute("select count(*) from audit.extract_loads").fetchone()[0] == 5
 
 
+@contextlib.contextmanager
+def smtp_sink():
+    """A real SMTP server on localhost (the standard library's) that keeps what it gets."""
+    import asyncore
+    import smtpd
+    import threading
+
+    mails: list[tuple[list[str], str]] = []
+
+    class Sink(smtpd.SMTPServer):
+        def process_message(self, peer, mailfrom, rcpttos, data, **kwargs):
+            mails.append((rcpttos, data.decode() if isinstance(data, bytes) else data))
+
+    server = Sink(("127.0.0.1", 0), None)
+    thread = threading.Thread(target=asyncore.loop, kwargs={"timeout": 0.1}, daemon=True)
+    thread.start()
+    try:
+        yield server.socket.getsockname()[1], mails
+    finally:
+        server.close()
+        thread.join(timeout=5)
+
+
 def test_bad_resend_fails_the_run_and_changes_nothing(local):
     run, dsn, local_dir = local
     with psycopg.connect(dsn) as conn:
@@ -120,10 +145,42 @@ def test_bad_resend_fails_the_run_and_changes_nothing(local):
     import gzip
 
     bad.write_bytes(gzip.compress(b"kpj;nik;nama\n15060000001;1506070601910001;Agus\n"))
-    out = run("airflow", "dags", "test", "cakupan_ingest_enrollment", check=False)
+    with smtp_sink() as (port, mails):
+        alerts = {
+            "CAKUPAN_ALERT_EMAIL": "ops@example.org",
+            "AIRFLOW_CONN_SMTP_DEFAULT": json.dumps(
+                {
+                    "conn_type": "smtp",
+                    "host": "127.0.0.1",
+                    "port": port,
+                    "extra": {
+                        "from_email": "cakupan@example.org",
+                        "disable_ssl": True,
+                        "disable_tls": True,
+                    },
+                }
+            ),
+        }
+        out = run(
+            "airflow", "dags", "test", "cakupan_ingest_enrollment", check=False, extra_env=alerts
+        )
     logs = out.stdout + out.stderr
     assert "state=failed" in logs
     assert "Extract refused" in logs and "enrollment_2025-01.csv.gz, line 1: wrong header" in logs
+    # The failure line reached the operator by e-mail, through a real SMTP exchange, and
+    # the mail quotes nothing of the file.
+    assert len(mails) == 1, logs[-3000:]
+    recipients, raw = mails[0]
+    assert recipients == ["ops@example.org"]
+    message = email.message_from_string(raw)
+    body = "".join(
+        part.get_payload(decode=True).decode()
+        for part in message.walk()
+        if part.get_content_type() == "text/html"
+    )
+    assert message["Subject"].startswith("CAKUPAN FAILURE dag=cakupan_ingest_enrollment task=")
+    assert "CAKUPAN FAILURE dag=cakupan_ingest_enrollment" in body and "wrong header" in body
+    assert "1506070601910001" not in raw + body and "Agus" not in raw + body
     with psycopg.connect(dsn) as conn:
         assert table_checksum(conn, "raw.enrollment_snapshot") == before
         assert (
