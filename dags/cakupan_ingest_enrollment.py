@@ -15,6 +15,10 @@ from cakupan.dag_defaults import DEFAULT_ARGS, ingest_params
 
 @dag(
     dag_id="cakupan_ingest_enrollment",
+    description=(
+        "BPJS Ketenagakerjaan participant snapshots: new or changed monthly extracts into"
+        " raw (NIK pseudonymised, bad rows quarantined, audited)"
+    ),
     schedule="@daily",
     start_date=datetime(2025, 1, 1),
     catchup=False,

@@ -17,6 +17,10 @@ from cakupan.dag_defaults import DEFAULT_ARGS, ingest_params
 
 @dag(
     dag_id="cakupan_ingest_population",
+    description=(
+        "Kemendagri regions and population, Dukcapil working population: new or changed "
+        "editions into raw (regions first)"
+    ),
     schedule="@daily",
     start_date=datetime(2025, 1, 1),
     catchup=False,

@@ -11,6 +11,7 @@ from cakupan.dag_defaults import DEFAULT_ARGS
 
 @dag(
     dag_id="cakupan_report",
+    description="The HTML coverage report from the published marts, after each publication",
     schedule=MART_COVERAGE_BY_REGENCY,
     start_date=datetime(2025, 1, 1),
     catchup=False,

@@ -18,6 +18,10 @@ from cakupan.dag_defaults import DEFAULT_ARGS
 
 @dag(
     dag_id="cakupan_retention",
+    description=(
+        "Drops raw enrollment months past the retention window once published (audited); "
+        "the marts keep their aggregates"
+    ),
     schedule=MART_COVERAGE_BY_REGENCY,
     start_date=datetime(2025, 1, 1),
     catchup=False,

@@ -24,6 +24,10 @@ from cakupan.dag_defaults import DEFAULT_ARGS
 
 @dag(
     dag_id="cakupan_transform",
+    description=(
+        "dbt (Cosmos) into marts_build, the GX quality gate, then atomic publication to "
+        "marts; on any raw update"
+    ),
     schedule=reduce(operator.or_, RAW_ASSETS.values()),  # any raw table's update
     start_date=datetime(2025, 1, 1),
     catchup=False,

@@ -38,6 +38,7 @@ def test_dag_file_imports_fast_without_errors(dagbag_cls, path):
     dag = next(iter(bag.dags.values()))
     assert dag.dag_id == path.stem
     assert dag.tags and "cakupan" in dag.tags
+    assert dag.description and len(dag.description) > 40  # what the Airflow UI lists
     assert dag.max_active_runs == 1 and not dag.catchup
 
 
