@@ -12,6 +12,9 @@ from pathlib import Path
 
 from cakupan.contracts import ENROLLMENT
 
+# The `cakupan` CLI of the venv running the tests.
+CAKUPAN = str(Path(sys.executable).parent / "cakupan")
+
 GOOD_ROW = {
     "kpj": "15060000001",
     "nik": "1506070601910001",
@@ -63,10 +66,9 @@ def table_checksum(conn, table: str) -> str:
 def run_dbt(dsn: str, target: Path, *args: str, check: bool = True) -> str:
     """Real dbt on the given warehouse, with its own target dir (the repo's stays intact);
     `check`: the run must succeed."""
-    cakupan = str(Path(sys.executable).parent / "cakupan")
     env = dict(os.environ, CAKUPAN_WAREHOUSE_DSN=dsn)
     proc = subprocess.run(
-        [cakupan, "dbt", *args, "--target-path", str(target)],
+        [CAKUPAN, "dbt", *args, "--target-path", str(target)],
         env=env,
         capture_output=True,
         text=True,

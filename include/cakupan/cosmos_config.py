@@ -33,9 +33,7 @@ profile_config = ProfileConfig(
 # CAKUPAN_DBT_EXECUTION_MODE: local (a dbt invocation per model task) or watcher (one
 # `dbt build`, the model tasks follow its events); benchmarks/HISTORY.md compares them.
 execution_config = ExecutionConfig(
-    execution_mode={"local": ExecutionMode.LOCAL, "watcher": ExecutionMode.WATCHER}[
-        settings().dbt_execution_mode
-    ],
+    execution_mode=ExecutionMode(settings().dbt_execution_mode),
     dbt_executable_path=str(Path(sys.executable).parent / "dbt"),
 )
 # BUILD: each model's tests (and unit tests) run in the same task, right after it.

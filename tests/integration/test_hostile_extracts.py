@@ -7,7 +7,6 @@ import gzip
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -21,9 +20,7 @@ from cakupan.errors import ExtractError
 from cakupan.loader import LoadOptions, load_extract, mark_abandoned_loads
 from tests import hostile
 from tests.conftest import POPULATION_CSV, REGIONS_CSV
-from tests.helpers import person, table_checksum, write_csv
-
-CAKUPAN = str(Path(sys.executable).parent / "cakupan")
+from tests.helpers import CAKUPAN, person, table_checksum, write_csv
 
 
 def warehouse_text(dsn) -> str:

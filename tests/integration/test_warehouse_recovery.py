@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
-from pathlib import Path
 
-CAKUPAN = str(Path(sys.executable).parent / "cakupan")
+from tests.helpers import CAKUPAN
 
 
 def test_warehouse_up_waits_for_a_long_recovery(tmp_path):

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import argparse
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from cakupan.articles import ARTICLE_CODES
 from cakupan.cli import build_parser
+from tests.helpers import CAKUPAN
 
 
 def _parsers(parser: argparse.ArgumentParser, path=("cakupan",)):
@@ -36,12 +35,11 @@ def test_every_command_and_option_is_described():
 
 
 def test_help_shows_defaults_and_version_prints():
-    exe = str(Path(sys.executable).parent / "cakupan")
     page = subprocess.run(
-        [exe, "landing", "init", "--help"], capture_output=True, text=True, check=True
+        [CAKUPAN, "landing", "init", "--help"], capture_output=True, text=True, check=True
     ).stdout
     assert "(default: 2025-01)" in page and "(default: 1.0)" in page
-    version = subprocess.run([exe, "--version"], capture_output=True, text=True, check=True)
+    version = subprocess.run([CAKUPAN, "--version"], capture_output=True, text=True, check=True)
     assert version.stdout.startswith("cakupan 0.")
 
 
