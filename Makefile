@@ -14,7 +14,7 @@ DEMO_SCALE ?= 1.0
 export XDG_RUNTIME_DIR := $(CURDIR)/.local/run
 export PYTHONWARNINGS := ignore::DeprecationWarning,ignore::UserWarning
 
-.PHONY: demo test venv warehouse landing manifest airflow-db pipeline summary warehouse-psql airflow docs bench \
+.PHONY: demo test venv warehouse landing manifest data-docs-assets airflow-db pipeline summary warehouse-psql airflow docs bench \
         bench-national bench-history \
         stop lint lock clean
 
@@ -40,7 +40,13 @@ manifest: $(MANIFEST)
 $(MANIFEST): $(VENV)/.installed $(shell find dbt_project -name '*.sql' -o -name '*.yml' -o -name '*.csv' | grep -v target/)
 	$(CAKUPAN) dbt parse --quiet
 
-airflow-db: warehouse manifest
+# GX Data Docs' scripts and styles, once, so the pages need no CDN (data_docs_offline.py).
+DATA_DOCS_ASSETS := expectations/gx/uncommitted/data_docs/vendor/vega-embed/build/vega-embed.min.js
+data-docs-assets: $(DATA_DOCS_ASSETS)
+$(DATA_DOCS_ASSETS): $(VENV)/.installed include/cakupan/data_docs_offline.py
+	$(CAKUPAN) data-docs fetch && touch $@
+
+airflow-db: warehouse manifest data-docs-assets
 	$(CAKUPAN) airflow db migrate > .local/airflow-db.log 2>&1 || { tail -40 .local/airflow-db.log; exit 1; }
 	$(CAKUPAN) airflow dags reserialize > .local/airflow-reserialize.log 2>&1 || { tail -40 .local/airflow-reserialize.log; exit 1; }
 
@@ -61,7 +67,7 @@ demo: pipeline
 summary: venv
 	$(CAKUPAN) summary
 
-test: venv manifest lint
+test: venv manifest data-docs-assets lint
 	@mkdir -p -m 700 .local/run
 	$(BIN)/pytest -q
 
@@ -75,7 +81,12 @@ airflow: airflow-db
 BENCH_ROWS ?= 5000000
 # Months large enough that dbt's fixed overhead per run does not dominate the timing.
 BENCH_MONTH_ROWS ?= 500000
-bench: venv manifest
+# The peers the loader is measured against (not product dependencies).
+$(VENV)/.bench-installed: $(VENV)/.installed benchmarks/requirements.txt constraints.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check -r benchmarks/requirements.txt -c constraints.txt
+	@touch $@
+
+bench: venv manifest $(VENV)/.bench-installed
 	$(BIN)/python -m benchmarks.bench --rows $(BENCH_ROWS) --incremental-rows $(BENCH_MONTH_ROWS)
 
 bench-national: venv manifest

@@ -17,7 +17,7 @@ from functools import reduce
 from airflow.sdk import dag, task
 from cosmos import DbtTaskGroup
 
-from cakupan import airflow_tasks, cosmos_config
+from cakupan import airflow_tasks, cosmos_config, notify
 from cakupan.assets import RAW_ASSETS, mart_assets
 from cakupan.dag_defaults import DEFAULT_ARGS
 
@@ -44,6 +44,7 @@ def cakupan_transform():
         execution_config=cosmos_config.execution_config,
         render_config=cosmos_config.render_config,
         operator_args=cosmos_config.operator_args,
+        on_warning_callback=notify.on_dbt_warning,
     )
     gate = task(airflow_tasks.quality_gate, task_id="quality_gate", retries=0)()
     publish = task(airflow_tasks.publish_marts, task_id="publish_marts", outlets=mart_assets())()

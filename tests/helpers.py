@@ -6,9 +6,12 @@ import csv
 import gzip
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from cakupan.contracts import ENROLLMENT
 
@@ -105,3 +108,32 @@ def transform_and_publish(dsn: str, target: Path, run_id: str) -> dict[str, int]
     gate = run_gate(dsn, run_id)
     assert gate.passed, gate.summary()
     return publish(dsn, run_id)
+
+
+# Debian's headless chromium, for pages (the report, GX Data Docs).
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+needs_browser = pytest.mark.skipif(
+    CHROMIUM is None and not os.environ.get("CI"),
+    reason="chromium not installed (.ci/run installs it: apt-get install chromium)",
+)
+
+
+def chromium(tmp_path, *args) -> str:
+    proc = subprocess.run(
+        [CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc.stdout

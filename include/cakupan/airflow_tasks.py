@@ -3,7 +3,11 @@ plain functions in ingest. DAG files wrap these with @task and only wire them.""
 
 from __future__ import annotations
 
+import logging
+
 from cakupan.contracts import DATASETS
+
+log = logging.getLogger(__name__)
 
 
 def find_new_extracts(dataset: str, **context) -> list[str]:
@@ -89,6 +93,24 @@ def apply_retention(**context) -> dict:
         "rows_removed": sum(r.rows for r in result.retired),
         "waiting": result.waiting,
     }
+
+
+def publish_dbt_docs(project_dir: str, **_context) -> None:
+    """Cosmos's DbtDocsLocalOperator callback: its `dbt docs generate` ran in a temporary
+    copy of the project; move the three files the docs page needs to CAKUPAN_DBT_DOCS_DIR,
+    each by rename, so the Airflow UI never serves a half-written page."""
+    import shutil
+    from pathlib import Path
+
+    from cakupan.config import settings
+
+    out = settings().dbt_docs_dir
+    out.mkdir(parents=True, exist_ok=True)
+    for name in ("index.html", "manifest.json", "catalog.json"):
+        staged = out / f".{name}.new"
+        shutil.copyfile(Path(project_dir) / "target" / name, staged)
+        staged.replace(out / name)
+    log.info("dbt docs written to %s (Airflow UI: Browse > dbt docs)", out)
 
 
 def coverage_report(**context) -> str:

@@ -302,6 +302,14 @@ def _report(args) -> int:
     return 0
 
 
+def _data_docs_fetch(args) -> int:
+    from cakupan.data_docs_offline import fetch
+    from cakupan.quality import DATA_DOCS
+
+    print(f"Data Docs assets in {fetch(DATA_DOCS)}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from importlib.metadata import version
 
@@ -437,6 +445,14 @@ def build_parser() -> argparse.ArgumentParser:
     rp = sub.add_parser("report", help="write the HTML coverage report from the marts")
     rp.add_argument("--out", help="folder (default CAKUPAN_REPORT_DIR, else .local/report)")
     rp.set_defaults(func=_report)
+    dd = sub.add_parser("data-docs", help="GX Data Docs").add_subparsers(
+        dest="action", required=True
+    )
+    dd.add_parser(
+        "fetch",
+        help="download (once) and verify the scripts and styles Data Docs use, so the pages "
+        "need no CDN",
+    ).set_defaults(func=_data_docs_fetch)
     _describe(p)
     return p
 

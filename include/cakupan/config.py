@@ -24,6 +24,8 @@ class Settings:
     landing_uri: str
     regions_uri: str
     report_dir: Path
+    # dbt docs as the Airflow UI shows them (Cosmos's dbt docs view reads this folder).
+    dbt_docs_dir: Path
     # Source overrides per dataset (CAKUPAN_SOURCE_<DATASET>).
     source_overrides: dict[str, str]
     # The warehouse: a libpq DSN for the CLI, else Airflow's connection URI; None: the
@@ -136,6 +138,7 @@ def settings() -> Settings:
         landing_uri=env.get("CAKUPAN_LANDING_URI", str(local_dir / "landing")),
         regions_uri=env.get("CAKUPAN_REGIONS_URI", str(PROJECT_ROOT / "sample_data" / "reference")),
         report_dir=Path(env.get("CAKUPAN_REPORT_DIR", local_dir / "report")),
+        dbt_docs_dir=Path(env.get("CAKUPAN_DBT_DOCS_DIR", local_dir / "dbt_docs")),
         source_overrides=overrides,
         warehouse_dsn=env.get("CAKUPAN_WAREHOUSE_DSN") or None,
         airflow_warehouse_uri=env.get("AIRFLOW_CONN_WAREHOUSE") or None,

@@ -55,3 +55,20 @@ operator_args = {
     "env": {"DBT_INDIRECT_SELECTION": "buildable", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
     "append_env": True,
 }
+
+
+def dbt_docs_operator(task_id: str):
+    """`dbt docs generate` through Cosmos (same profile as the models), its files moved
+    to CAKUPAN_DBT_DOCS_DIR for the Airflow UI's dbt docs view (runtime.airflow_env)."""
+    from cosmos.operators.local import DbtDocsLocalOperator
+
+    from cakupan.airflow_tasks import publish_dbt_docs
+
+    return DbtDocsLocalOperator(
+        task_id=task_id,
+        project_dir=str(DBT_PROJECT_DIR),
+        profile_config=profile_config,
+        dbt_executable_path=execution_config.dbt_executable_path,
+        callback=publish_dbt_docs,
+        **operator_args,
+    )

@@ -28,6 +28,24 @@ def on_failure(context) -> None:
     log.error("%s", failure_summary(context))
 
 
+def on_dbt_warning(context) -> None:
+    """Cosmos calls this when a dbt test of severity warn finds rows (the run goes on):
+    one line per test, so a figure that needs a caveat (vulnerable workers' coverage
+    above 100%) is visible in the task log, not only in dbt's own output."""
+    ti = context.get("task_instance") or context.get("ti")
+    for name, message in zip(
+        context.get("test_names", []), context.get("test_results", []), strict=False
+    ):
+        log.warning(
+            "CAKUPAN WARNING dag=%s task=%s run=%s: dbt test %s: %s",
+            getattr(ti, "dag_id", "?"),
+            getattr(ti, "task_id", "?"),
+            context.get("run_id", "?"),
+            name,
+            message,
+        )
+
+
 def failure_callbacks() -> list:
     """The DAGs' on_failure_callback: the log line always, the e-mail when configured."""
     from cakupan.config import settings

@@ -236,6 +236,9 @@ def run_gate(dsn: str, run_id: str) -> GateResult:
                     _observed(r),
                 )
             )
+    from cakupan.data_docs_offline import localise
+
+    localise(DATA_DOCS)
     docs = DATA_DOCS / "index.html"
     gate.data_docs = str(docs) if docs.exists() else None
     record(dsn, gate, snapshot)

@@ -76,6 +76,13 @@ def _chart_trends(series: dict[str, list[tuple]], path: Path) -> None:
     plt.close(fig)
 
 
+def _vulnerable_row(row) -> dict:
+    """Vulnerable workers' coverage of a regency; over_full flags a rate above 100%,
+    which the report prints with its caveat instead of as a plain figure."""
+    rate = row.participants / row.working_vulnerable if row.working_vulnerable else None
+    return {**row._asdict(), "rate": rate, "over_full": rate is not None and rate > 1}
+
+
 def build_report(dsn: str, out_dir: Path) -> Path:
     """Write index.html and its PNG charts into out_dir; returns the page's path."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -102,6 +109,25 @@ def build_report(dsn: str, out_dir: Path) -> Path:
                where region_code = any(%s) order by region_name, period""",
             (list(ARTICLE_CODES),),
         ).fetchall()
+        vulnerable = conn.execute(
+            """select region_code, region_name,
+                      sum(active_participants) as participants,
+                      coalesce(sum(active_participants)
+                               filter (where payer_group = 'government'), 0) as government_paid,
+                      max(working_vulnerable_population) as working_vulnerable
+               from marts.coverage_by_payer where period = %s
+               group by region_code, region_name order by region_code""",
+            (period,),
+        ).fetchall()
+    vulnerable = [_vulnerable_row(r) for r in vulnerable]
+    over_full = [r for r in vulnerable if r["over_full"]]
+    if over_full:
+        log.warning(
+            "vulnerable workers' coverage above 100%% in %d regencies (%s): the rentan "
+            "ecosystem enrols workers outside the vulnerable occupations counted",
+            len(over_full),
+            ", ".join(r["region_name"] for r in over_full[:10]),
+        )
     by_code = {r.region_code: r for r in latest}
     articles = [by_code[c] for c in ARTICLE_CODES if c in by_code]
     furthest = sorted(
@@ -129,6 +155,8 @@ def build_report(dsn: str, out_dir: Path) -> Path:
             articles=articles,
             article_sources=[ARTICLE_REGENCIES[r.region_code][2] for r in articles],
             furthest=furthest,
+            vulnerable=[r for r in vulnerable if r["region_code"] in ARTICLE_CODES],
+            vulnerable_over_full=over_full,
             provinces=provinces,
             target_sources=sorted(
                 {f"{r.region_name}: {r.target_source}" for r in articles if r.target_source}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from pathlib import Path
 
 from cakupan import embedded
 from cakupan.config import PROJECT_ROOT, settings
@@ -27,6 +28,13 @@ def nik_key_file() -> str:
     return str(path)
 
 
+def openlineage_file() -> Path:
+    """Where local Airflow runs write their OpenLineage events, one JSON per line."""
+    path = settings().local_dir / "openlineage" / "events.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def airflow_env() -> dict[str, str]:
     s = settings()
     sock = embedded.socket_dir()
@@ -42,6 +50,16 @@ def airflow_env() -> dict[str, str]:
         # No phoning home: the machines running this have no general internet access.
         "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        # OpenLineage events of every task (Cosmos adds dbt's inputs and outputs) to a
+        # local file; a deployment points the transport at Marquez or another backend.
+        "AIRFLOW__OPENLINEAGE__NAMESPACE": "cakupan",
+        "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(
+            {"type": "file", "log_file_path": str(openlineage_file()), "append": True}
+        ),
+        # Cosmos's plugin: the dbt docs cakupan_report writes, under Browse in the UI.
+        "AIRFLOW__COSMOS__DBT_DOCS_PROJECTS": json.dumps(
+            {"cakupan": {"dir": str(s.dbt_docs_dir), "name": "dbt docs"}}
+        ),
         "CAKUPAN_HOME": str(PROJECT_ROOT),
         "CAKUPAN_LOCAL_DIR": str(s.local_dir),
     }

@@ -38,6 +38,7 @@ def local(tmp_path_factory):
             )
         return proc
 
+    run.env = env
     run("warehouse", "up")
     run(
         "landing",
@@ -59,7 +60,7 @@ def local(tmp_path_factory):
 
 
 def test_ingestion_dags_load_everything(local):
-    run, dsn, _ = local
+    run, dsn, local_dir = local
     for dag in ("cakupan_ingest_population", "cakupan_ingest_enrollment", "cakupan_transform"):
         out = run("airflow", "dags", "test", dag)
         assert "state=success" in out.stdout + out.stderr
@@ -105,11 +106,77 @@ def test_ingestion_dags_load_everything(local):
         ).fetchone()
     assert round(float(coverage[0]), 2) == 0.31 and float(coverage[1]) == 0.61
 
+    # OpenLineage: the loader's raw table, dbt's reads and writes (Cosmos) and the
+    # published marts reach the local file transport as a lineage backend would get them.
+    events = [
+        json.loads(line)
+        for line in (local_dir / "openlineage" / "events.jsonl").read_text().splitlines()
+    ]
+    outputs = {
+        (e["job"]["name"], o["name"])
+        for e in events
+        if e["eventType"] == "COMPLETE"
+        for o in e.get("outputs", [])
+    }
+    assert ("cakupan_ingest_enrollment.load_enrollment", "warehouse.raw.enrollment_snapshot") in (
+        outputs
+    )
+    assert ("cakupan_transform.publish_marts", "warehouse.marts.coverage_by_regency") in outputs
+    dbt_inputs = {
+        i["name"]
+        for e in events
+        if e["job"]["name"] == "cakupan_transform.dbt.stg_bpjs__enrollment_model_build"
+        for i in e.get("inputs", [])
+    }
+    assert "warehouse.raw.enrollment_snapshot" in dbt_inputs
+    assert all(e["job"]["namespace"] == "cakupan" for e in events)
+
     # A second run finds nothing new: idempotent.
     out = run("airflow", "dags", "test", "cakupan_ingest_enrollment")
     assert "unchanged since its last load, skipped" in out.stdout + out.stderr
     with psycopg.connect(dsn) as conn:
         assert conn.execute("select count(*) from audit.extract_loads").fetchone()[0] == 5
+
+
+def test_report_dag_writes_the_report_and_dbt_docs_the_ui_serves(local):
+    """cakupan_report after a publication: the report page, and dbt docs that the real
+    api-server shows through Cosmos's plugin (Browse > dbt docs)."""
+    import socket
+    import time
+    import urllib.request
+
+    run, _, local_dir = local
+    out = run("airflow", "dags", "test", "cakupan_report")
+    assert "state=success" in out.stdout + out.stderr
+    page = (local_dir / "report" / "index.html").read_text()
+    assert 'id="vulnerable"' in page and "Kabupaten Belitung Timur" in page
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = (local_dir / "api-server.log").open("w")
+    server = subprocess.Popen(
+        [CAKUPAN, "airflow", "api-server", "--port", str(port)],
+        env=run.env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(f"{base}/api/v2/version", timeout=2)
+                break
+            except OSError:
+                assert server.poll() is None, (local_dir / "api-server.log").read_text()[-3000:]
+                time.sleep(1)
+        view = urllib.request.urlopen(f"{base}/cosmos/cakupan/dbt_docs", timeout=30).read()
+        assert b'<iframe src="/cosmos/cakupan/dbt_docs_index.html"' in view
+        index = urllib.request.urlopen(f"{base}/cosmos/cakupan/dbt_docs_index.html", timeout=30)
+        assert index.status == 200 and b"dbt" in index.read()
+        manifest = json.load(urllib.request.urlopen(f"{base}/cosmos/cakupan/manifest.json"))
+        assert "model.cakupan.coverage_by_regency" in manifest["nodes"]
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+        log.close()
 
 
 @contextlib.contextmanager
@@ -263,12 +330,13 @@ def test_hostile_files_of_every_dataset_leak_nothing(local, tmp_path):
         ("Airflow task logs", local_dir / "airflow" / "logs"),
         ("GX Data Docs", root / "expectations" / "gx" / "uncommitted"),
         ("dbt target", root / "dbt_project" / "target"),
+        ("OpenLineage events", local_dir / "openlineage"),
     ]:
         files = [p for p in folder.rglob("*") if p.is_file() and p.suffix not in (".so",)]
         if label == "PostgreSQL log":
             files = [folder / "log"]
         places[label] = "\n".join(p.read_bytes().decode("utf-8", "replace") for p in files)
-    assert places["PostgreSQL log"] and places["GX Data Docs"]
+    assert places["PostgreSQL log"] and places["GX Data Docs"] and places["OpenLineage events"]
     found = {
         label: [value for value in hostile.PLANTED if value in text]
         for label, text in places.items()

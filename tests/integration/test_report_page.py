@@ -2,48 +2,20 @@
 
 from __future__ import annotations
 
-import os
+import logging
 import re
-import shutil
 import struct
-import subprocess
 
-import pytest
+import psycopg
 
 from cakupan.report_page import build_report
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-needs_browser = pytest.mark.skipif(
-    CHROMIUM is None and not os.environ.get("CI"),
-    reason="chromium not installed (.ci/run installs it: apt-get install chromium)",
-)
+from tests.helpers import chromium, needs_browser, run_dbt
 
 
 def png_size(path) -> tuple[int, int]:
     data = path.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
     return struct.unpack(">II", data[16:24])
-
-
-def chromium(tmp_path, *args) -> str:
-    proc = subprocess.run(
-        [CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    return proc.stdout
 
 
 def test_report_content_and_charts(dsn, published, tmp_path):
@@ -71,3 +43,27 @@ def test_report_renders_in_headless_chromium(dsn, published, tmp_path):
     chromium(tmp_path, "--window-size=1200,2000", f"--screenshot={shot}", index.as_uri())
     assert png_size(shot) == (1200, 2000)
     assert shot.stat().st_size > 50_000  # a blank page compresses to a few KB
+
+
+def test_vulnerable_coverage_above_full_is_flagged(dsn, published, tmp_path, caplog):
+    """A vulnerable workers' coverage above 100% is printed with its caveat, logged, and
+    flagged by dbt's warning test; the run goes on (it is a caveat, not an error)."""
+    page = build_report(dsn, tmp_path / "before").read_text()
+    assert 'id="vulnerable"' in page and "Kabupaten Belitung Timur" in page
+    assert "above 100%" not in page and 'id="vulnerable-warning"' not in page
+
+    for schema in ("marts", "marts_build"):
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(
+                f"update {schema}.coverage_by_payer set working_vulnerable_population = 10 "
+                "where region_code = '19.06'"
+            )
+    with caplog.at_level(logging.WARNING, logger="cakupan.report_page"):
+        page = build_report(dsn, tmp_path / "after").read_text()
+    assert re.search(r'<tr class="over-full">\s*<td>19\.06</td>', page)
+    assert 'id="vulnerable-warning"' in page and "rentan (vulnerable) ecosystem" in page
+    assert "above 100% in 1 regencies (Kabupaten Belitung Timur)" in caplog.text
+
+    out = run_dbt(dsn, tmp_path / "target", "test", "--select", "coverage_by_payer")
+    assert re.search(r"WARN \d+ group_sum_at_most_coverage_by_payer_active_participants", out)
+    assert "Completed with 1 warning" in out
