@@ -40,9 +40,21 @@ NIK_DIGITS = 16
 KPJ_DIGITS = 11
 TOKEN_CHARS = 64
 
-# Output columns: the line, then ENROLLMENT.copy_columns, all as COPY text.
+# Output columns: the line, then ENROLLMENT.copy_columns, typed as checked (dates that
+# were parsed stay dates); binary_copy.py takes them to the raw table's column types.
+_CHECKED_TYPES = {
+    "birth_date": pa.date32(),
+    "registration_date": pa.date32(),
+    "last_paid_month": pa.date32(),
+    "occupation_code": pa.int16(),
+    "poverty_decile": pa.int16(),
+    **{f"has_{p.lower()}": pa.bool_() for p in PROGRAMS},
+}
 OUTPUT_SCHEMA = pa.schema(
-    [("_line", pa.int64()), *[(column, pa.string()) for column in ENROLLMENT.copy_columns]]
+    [
+        ("_line", pa.int32()),
+        *[(c, _CHECKED_TYPES.get(c, pa.string())) for c in ENROLLMENT.copy_columns],
+    ]
 )
 
 # Program lists in their canonical spelling ("JKK|JKM|JHT"): the mandatory programs
@@ -54,16 +66,14 @@ _CANONICAL_PROGRAMS = [
     for subset in itertools.combinations(_OPTIONAL, n)
 ]
 _PROGRAM_TEXT = pa.array(["|".join(p) for p in _CANONICAL_PROGRAMS])
-_PROGRAM_FLAGS = {
-    p: pa.array(["t" if p in chosen else "f" for chosen in _CANONICAL_PROGRAMS]) for p in PROGRAMS
-}
+_PROGRAM_FLAGS = {p: pa.array([p in chosen for chosen in _CANONICAL_PROGRAMS]) for p in PROGRAMS}
 
 
 @dataclass(frozen=True)
 class BatchContext:
     """What the check needs besides the rows, as Arrow values (built once per load)."""
 
-    period: str  # 2025-01-01
+    period: pa.Scalar  # date32: the month's first day
     snapshot_year: int
     period_end: pa.Scalar  # date32
     province_numbers: pa.Array  # int64: NIK province parts are compared as numbers
@@ -76,7 +86,7 @@ class BatchContext:
         cls, period: str, period_end: dt.date, regions: Regions, pseudonymiser: NikPseudonymiser
     ):
         return cls(
-            period=period,
+            period=pa.scalar(dt.date.fromisoformat(period), pa.date32()),
             snapshot_year=period_end.year,
             period_end=pa.scalar(period_end, pa.date32()),
             province_numbers=pa.array(sorted(int(p) for p in regions.provinces), pa.int64()),
@@ -101,6 +111,14 @@ def _one_of(column: pa.Array, values) -> pa.Array:
 
 def _iso_date(column: pa.Array) -> tuple[pa.Array, pa.Array]:
     """(date32 values, valid mask): YYYY-MM-DD naming a real day."""
+    try:
+        # Arrow's cast takes exactly YYYY-MM-DD naming a real day, and refuses the whole
+        # column otherwise: a tenth of the cost of the shape check below, for clean blocks.
+        parsed = pc.cast(column, pa.date32())
+    except pa.ArrowInvalid:
+        pass
+    else:
+        return parsed, pc.greater_equal(parsed, _FIRST_DAY)
     shaped = _matches(column, r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
     safe = pc.if_else(shaped, column, "2000-01-01")
     parsed = pc.cast(
@@ -108,8 +126,34 @@ def _iso_date(column: pa.Array) -> tuple[pa.Array, pa.Array]:
     )
     # strptime rolls 2025-02-30 over to March 2: the day must come back unchanged.
     same_day = pc.equal(pc.day(parsed), pc.cast(pc.utf8_slice_codeunits(safe, 8, 10), pa.int64()))
-    valid = pc.and_(shaped, pc.and_(same_day, pc.greater_equal(pc.year(parsed), 1)))
+    valid = pc.and_(shaped, pc.and_(same_day, pc.greater_equal(parsed, _FIRST_DAY)))
     return parsed, pc.fill_null(valid, False)
+
+
+_DECILES = [str(d) for d in range(1, 11)]
+_FIRST_DAY = pa.scalar(dt.date(1, 1, 1), pa.date32())  # the parser's dates start at year 1
+_NO_DATE = pa.scalar(None, pa.date32())
+
+
+def _paid_month(column: pa.Array) -> pa.Array:
+    """YYYY-MM months as the date of their first day, null where not such a month. A
+    month's extract holds a few distinct values: each is checked once, then looked up."""
+    distinct = pc.unique(column)
+    good = pc.filter(distinct, _matches(distinct, r"^[0-9]{4}-(0[1-9]|1[0-2])$"))
+    first_days = pc.cast(pc.binary_join_element_wise(good, "-01", ""), pa.date32())
+    index = pc.index_in(column, value_set=good)
+    # Year 0000 is no date to PostgreSQL (nor to the per-row parser's datetime).
+    usable = pc.if_else(pc.greater_equal(first_days, _FIRST_DAY), first_days, _NO_DATE)
+    return pc.take(usable, index)
+
+
+def _employer_npp(column: pa.Array) -> pa.Array:
+    """6 to 12 characters, each A-Z or 0-9 (the regex ^[A-Z0-9]{6,12}$, at half its cost)."""
+    length = pc.binary_length(column)
+    return pc.and_(
+        pc.and_(pc.greater_equal(length, 6), pc.less_equal(length, 12)),
+        pc.and_(pc.ascii_is_alnum(column), pc.equal(pc.ascii_upper(column), column)),
+    )
 
 
 def _tokens(niks: pa.Array, pseudonymiser: NikPseudonymiser) -> pa.Array:
@@ -125,10 +169,9 @@ def _tokens(niks: pa.Array, pseudonymiser: NikPseudonymiser) -> pa.Array:
     return pa.StringArray.from_buffers(n, pa.py_buffer(token_offsets), pa.py_buffer(data))
 
 
-_HEX_VALUE = np.zeros(256, np.uint64)
-_HEX_VALUE[ord("0") : ord("9") + 1] = np.arange(10, dtype=np.uint64)
-_HEX_VALUE[ord("a") : ord("f") + 1] = np.arange(10, 16, dtype=np.uint64)
-_NIBBLE_SHIFTS = np.arange(60, -4, -4, dtype=np.uint64)
+_HEX_VALUE = np.zeros(256, np.uint8)
+_HEX_VALUE[ord("0") : ord("9") + 1] = np.arange(10, dtype=np.uint8)
+_HEX_VALUE[ord("a") : ord("f") + 1] = np.arange(10, 16, dtype=np.uint8)
 
 
 def token_keys(tokens: pa.Array) -> np.ndarray:
@@ -139,9 +182,11 @@ def token_keys(tokens: pa.Array) -> np.ndarray:
     if n == 0:
         return np.empty(0, np.int64)
     offsets = np.frombuffer(tokens.buffers()[1], np.int32, n + 1, tokens.offset * 4)
-    data = np.frombuffer(tokens.buffers()[2], np.uint8)
-    digits = data[offsets[:-1, None] + np.arange(16, dtype=np.int32)]
-    return np.bitwise_or.reduce(_HEX_VALUE[digits] << _NIBBLE_SHIFTS, axis=1).view(np.int64)
+    # Every token is 64 characters, so the data buffer is an n x 64 matrix.
+    data = np.frombuffer(tokens.buffers()[2], np.uint8)[offsets[0] : offsets[-1]]
+    nibbles = _HEX_VALUE[data.reshape(n, TOKEN_CHARS)[:, :16]]
+    packed = (nibbles[:, 0::2] << 4) | nibbles[:, 1::2]  # 8 bytes, most significant first
+    return packed.view(">u8").ravel().astype(np.int64)
 
 
 def _empty_or(column: pa.Array, valid: pa.Array) -> pa.Array:
@@ -206,13 +251,12 @@ def check_enrollment(columns: list[pa.Array], first_line: int, ctx: BatchContext
 
     in_district = pc.is_in(region, value_set=ctx.districts)
     program = pc.index_in(programs_t, value_set=_PROGRAM_TEXT)
-    flags = {p: pc.take(_PROGRAM_FLAGS[p], program) for p in PROGRAMS}
-    has = {p: pc.fill_null(pc.equal(flags[p], "t"), False) for p in PROGRAMS}
-    paid_ok = _matches(paid_t, r"^[0-9]{4}-(0[1-9]|1[0-2])$")
-    paid = pc.if_else(paid_ok, pc.binary_join_element_wise(paid_t, "-01", ""), None)
+    has = {p: pc.fill_null(pc.take(_PROGRAM_FLAGS[p], program), False) for p in PROGRAMS}
+    paid = _paid_month(paid_t)
     occ_ok = pc.and_(pc.less_equal(pc.binary_length(occ_t), 2), pc.ascii_is_decimal(occ_t))
     occ = pc.cast(pc.if_else(occ_ok, occ_t, "0"), pa.int16())
 
+    in_segment = {name: pc.equal(segment, name) for name in SEGMENT_PROGRAMS}
     birth_year = pc.year(birth)
     checks = [
         _digits(kpj, KPJ_DIGITS),
@@ -232,7 +276,7 @@ def check_enrollment(columns: list[pa.Array], first_line: int, ctx: BatchContext
         pc.is_valid(program),
         # Each segment joins only its programs (SEGMENT_PROGRAMS).
         *[
-            pc.invert(pc.and_(pc.equal(segment, name), has[program]))
+            pc.invert(pc.and_(in_segment[name], has[program]))
             for name, allowed in SEGMENT_PROGRAMS.items()
             for program in PROGRAMS
             if program not in allowed
@@ -240,7 +284,7 @@ def check_enrollment(columns: list[pa.Array], first_line: int, ctx: BatchContext
         pc.if_else(
             pc.equal(npp, ""),
             pc.invert(_one_of(segment, ("PU", "JAKON"))),
-            _matches(npp, r"^[A-Z0-9]{6,12}$"),
+            _employer_npp(npp),
         ),
         occ_ok,
         pc.and_(pc.greater_equal(occ, 1), pc.less_equal(occ, MAX_OCCUPATION_CODE)),
@@ -250,7 +294,7 @@ def check_enrollment(columns: list[pa.Array], first_line: int, ctx: BatchContext
         pc.less_equal(registered, ctx.period_end),
         _empty_or(paid_t, pc.less_equal(paid, ctx.period)),
         _one_of(status, STATUSES),
-        _empty_or(decile_t, _matches(decile_t, r"^([1-9]|10)$")),
+        _empty_or(decile_t, _one_of(decile_t, _DECILES)),
     ]
     ok = checks[0]
     for check in checks[1:]:
@@ -262,7 +306,7 @@ def check_enrollment(columns: list[pa.Array], first_line: int, ctx: BatchContext
     def accepted(column):
         return column if everything else pc.filter(column, ok)
 
-    lines = pa.array(range(first_line, first_line + n), pa.int64())
+    lines = pa.array(np.arange(first_line, first_line + n, dtype=np.int32))
     kept_region = accepted(region)
     kept_in_district = accepted(in_district)
     tokens = _tokens(accepted(nik), ctx.pseudonymiser)
@@ -271,20 +315,20 @@ def check_enrollment(columns: list[pa.Array], first_line: int, ctx: BatchContext
             accepted(lines),
             accepted(kpj),
             tokens,
-            accepted(birth_t),
+            accepted(birth),
             accepted(sex),
             pc.if_else(kept_in_district, pc.utf8_slice_codeunits(kept_region, 0, 5), kept_region),
             pc.if_else(kept_in_district, kept_region, pa.scalar(None, pa.string())),
             accepted(segment),
-            *[accepted(flags[p]) for p in PROGRAMS],
+            *[accepted(has[p]) for p in PROGRAMS],
             accepted(_null_if_empty(npp)),
-            pc.cast(accepted(occ), pa.string()),
+            accepted(occ),
             accepted(_null_if_empty(eco)),
             accepted(payer),
-            accepted(reg_t),
+            accepted(registered),
             accepted(paid),
             accepted(status),
-            accepted(_null_if_empty(decile_t)),
+            pc.cast(accepted(_null_if_empty(decile_t)), pa.int16()),
         ],
         schema=OUTPUT_SCHEMA,
     )

@@ -364,7 +364,7 @@ class EnrollmentDataset(Dataset):
             faults.append(("last_paid_month", "must be YYYY-MM"))
         elif m:
             paid = f"{m[1]}-{m[2]}-01"
-            if not 1 <= int(m[2]) <= 12:
+            if not 1 <= int(m[2]) <= 12 or int(m[1]) == 0:
                 faults.append(("last_paid_month", "month out of range"))
             elif paid > ctx.period:
                 faults.append(("last_paid_month", "after the snapshot month"))

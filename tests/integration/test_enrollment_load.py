@@ -315,6 +315,9 @@ def test_columnar_and_row_by_row_readers_load_the_same(dsn, key, tmp_path, monke
     rows[7] = person(7, nik="1506070601")  # refused
     rows[9] = person(1)  # duplicate kpj of line 3
     rows[11] = person(11, domicile_region_code="15.06")  # regency only: no district
+    # Nulls and values in every typed column the binary COPY encodes.
+    rows[13] = person(13, last_paid_month="", status="non_active")
+    rows[15] = person(15, ecosystem="rentan", poverty_decile="3", programs="JKK|JKM")
     path = write_csv(tmp_path / "enrollment_2025-01.csv", rows)
 
     fast = load_extract(dsn, "enrollment", str(path), key=key)
@@ -332,6 +335,14 @@ def test_columnar_and_row_by_row_readers_load_the_same(dsn, key, tmp_path, monke
     assert _partition_rows(dsn) == fast_rows
     assert _quarantined(dsn, slow.load_id) == fast_faults
     assert [f[0] for f in fast_faults] == [9, 11]  # NIK fault at line 9, duplicate at 11
+    with psycopg.connect(dsn) as conn:
+        typed = conn.execute(
+            """select count(*) filter (where poverty_decile = 3 and ecosystem = 'rentan'),
+                      count(*) filter (where last_paid_month is null),
+                      count(*) filter (where district_code is null)
+               from raw.enrollment_snapshot"""
+        ).fetchone()
+    assert typed == (1, 1, 1)
 
 
 def test_fault_found_late_falls_back_without_double_quarantine(dsn, key, tmp_path, monkeypatch):
