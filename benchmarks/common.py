@@ -36,32 +36,57 @@ def timed(fn, *args, **kwargs) -> tuple[float, object]:
     return time.perf_counter() - start, result
 
 
-def fresh_db(server, name: str) -> str:
-    with psycopg.connect(server.get_uri("postgres"), autocommit=True) as conn:
+def server_uri(server, database: str, port: int | None = None) -> str:
+    """The library's URI names no port: a server moved off 5432 needs it added."""
+    uri = server.get_uri(database)
+    return f"{uri}&port={port}" if port else uri
+
+
+def fresh_db(server, name: str, port: int | None = None) -> str:
+    with psycopg.connect(server_uri(server, "postgres", port), autocommit=True) as conn:
         conn.execute(f'drop database if exists "{name}" with (force)')
         conn.execute(f'create database "{name}"')
-    return server.get_uri(name)
+    return server_uri(server, name, port)
+
+
+def _cpu_seconds() -> tuple[float, float]:
+    """(this process's CPU seconds, the whole machine's busy CPU seconds)."""
+    import psutil
+
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    machine = psutil.cpu_times()
+    return own.ru_utime + own.ru_stime, machine.user + machine.system + machine.nice
 
 
 def _load_in_child(dsn: str, uri: str, queue) -> None:
     from cakupan.loader import load_extract
 
     load_extract(dsn, "regions", str(REGIONS_CSV))
+    own0, busy0 = _cpu_seconds()
     result = load_extract(dsn, "enrollment", uri, key=KEY)
+    own1, busy1 = _cpu_seconds()
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    queue.put((result.rows_loaded, result.seconds, peak_kib / 1024))
+    # The rest of the machine's CPU in that time: the server, mostly (and any neighbour).
+    cpu = {"loader": own1 - own0, "server": (busy1 - busy0) - (own1 - own0)}
+    queue.put((result.rows_loaded, result.seconds, peak_kib / 1024, cpu))
 
 
-def load_in_fresh_process(dsn: str, path: Path) -> tuple[int, float, float]:
+def load_in_fresh_process(
+    dsn: str, path: Path, cpu: dict[str, list[float]] | None = None
+) -> tuple[int, float, float]:
     """(rows loaded, seconds, peak MiB) of one load, in its own process so that its
-    peak memory is the loader's alone."""
+    peak memory is the loader's alone. `cpu` collects the CPU seconds of the loader's
+    process and of the rest of the machine during the load."""
     spawn = multiprocessing.get_context("spawn")
     queue = spawn.Queue()
     child = spawn.Process(target=_load_in_child, args=(dsn, str(path), queue))
     child.start()
-    result = queue.get()
+    rows, seconds, peak, used = queue.get()
     child.join()
-    return result
+    if cpu is not None:
+        for name, value in used.items():
+            cpu.setdefault(name, []).append(value)
+    return rows, seconds, peak
 
 
 def psql(dsn: str, command: str) -> float:
