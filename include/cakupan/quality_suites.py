@@ -91,6 +91,17 @@ def _regex(column: str, regex: str, description=None):
     )
 
 
+def _fixed_chars(column: str, length: int, chars: str, description: str):
+    """Every value is `length` characters from the class `chars`: the regex
+    ^[chars]{length}$ in a form PostgreSQL checks about ten times faster (its regex
+    engine expands a counted repeat into a large automaton), which matters on 45 million
+    rows a month."""
+    return rows_where(
+        description,
+        f"select * from t where length({column}) <> {length} or {column} ~ '[^{chars}]'",
+    )
+
+
 def _region_exists(column: str, level: int | None, description: str):
     level_filter = f" and r.level = {level}" if level else ""
     return rows_where(
@@ -176,8 +187,10 @@ def raw_suite(dataset: Dataset) -> list:
     mandatory = " and ".join(f"has_{p.lower()}" for p in MANDATORY_PROGRAMS)
     return [
         *common,
-        _regex("nik_token", r"^[0-9a-f]{64}$", "NIK tokens are HMAC-SHA256 hex, never a NIK"),
-        _regex("kpj", r"^\d{11}$"),
+        _fixed_chars(
+            "nik_token", 64, "0-9a-f", "NIK tokens are HMAC-SHA256 hex (64 characters), never a NIK"
+        ),
+        _fixed_chars("kpj", 11, "0-9", "KPJ participant numbers are 11 digits"),
         _in_set("segment", SEGMENTS),
         _in_set("status", STATUSES),
         _in_set("contribution_payer", PAYERS),
