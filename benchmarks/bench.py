@@ -424,8 +424,8 @@ def report(load: dict, incremental: dict, parse: dict[str, float], measured_on: 
         f"stays near the measured {peaks.get('loader', 0):.0f} MiB since rows are read in "
         f"blocks. "
         "The transform scans one month once (section 2), so its cost scales with the rows "
-        "of that month only. Projected here; `make bench-national` runs one for real "
-        "(about 25 minutes) and writes [NATIONAL.md](NATIONAL.md).",
+        "of that month only. Projected here; `make bench-national` pushes one through the "
+        "real DAGs and writes [NATIONAL.md](NATIONAL.md).",
         "",
     ]
     return "\n".join(lines)

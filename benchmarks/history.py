@@ -19,6 +19,8 @@ import argparse
 import logging
 import os
 import shutil
+import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -95,32 +97,92 @@ def stage_seconds(airflow_dsn: str, dag_id: str) -> dict[str, float]:
     return {stage: (end - start).total_seconds() for stage, (start, end) in stages.items()}
 
 
-def stalled_sensor(airflow_dsn: str) -> str | None:
-    """Why the latest transform run never got going, if a Cosmos watcher consumer (a
-    sensor waiting for the producer's events) holds the only task slot while the producer
-    has not started; None otherwise."""
-    with psycopg.connect(airflow_dsn) as conn:
-        states = dict(
-            conn.execute(
-                """select task_id, state from task_instance where dag_id = 'cakupan_transform'
-                   and run_id = (select run_id from dag_run where dag_id = 'cakupan_transform'
-                                 order by start_date desc limit 1)"""
-            ).fetchall()
+def prepare(bench: Bench, staged: Path) -> tuple[str, str]:
+    """The landing folder with the reference extracts (population, working population),
+    Airflow's database, the population DAG run once. Returns the Airflow and warehouse
+    DSNs."""
+    landing = bench.work / "landing"
+    (landing / "enrollment").mkdir(parents=True)
+    shutil.copytree(staged / "working_population", landing / "working_population")
+    shutil.copytree(PROJECT_ROOT / "sample_data" / "population", landing / "population")
+    bench.run("dbt", "parse", "--quiet")
+    bench.run("airflow", "db", "migrate")
+    bench.run("airflow", "dags", "reserialize")
+    bench.run("airflow", "dags", "test", "cakupan_ingest_population")
+    return bench.dsn("airflow"), bench.dsn("warehouse")
+
+
+def push_month(bench: Bench, staged: Path, label: str, airflow_dsn: str, warehouse_dsn: str):
+    """One month's extract lands, then ingestion, transform and report run as
+    `airflow dags test`: each stage's seconds (Airflow's task times) and each DAG's."""
+    name = f"enrollment_{label}.csv.gz"
+    shutil.copy(staged / "enrollment" / name, bench.work / "landing" / "enrollment" / name)
+    row = {"month": label, "stages": {}, "dags": {}}
+    for dag in DAGS:
+        row["dags"][dag] = bench.run("airflow", "dags", "test", dag)
+        row["stages"].update(stage_seconds(airflow_dsn, dag))
+    with psycopg.connect(warehouse_dsn) as conn:
+        row["rows"] = conn.execute(
+            "select rows_loaded from audit.extract_loads where file_name = %s "
+            "order by load_id desc limit 1",
+            (name,),
+        ).fetchone()[0]
+        row["raw_rows"] = conn.execute("select count(*) from raw.enrollment_snapshot").fetchone()[0]
+    row["total"] = sum(row["dags"].values())
+    log.info("%s: %s rows, run %.0f s %s", label, f"{row['rows']:,}", row["total"],
+             {k: round(v) for k, v in row["stages"].items()})  # fmt: skip
+    return row
+
+
+def scheduled_transform(bench: Bench, airflow_dsn: str, mode: str, timeout: float = 1800):
+    """One run of the transform DAG as production runs it: triggered on a live Airflow
+    (`airflow standalone`: scheduler with LocalExecutor, triggerer, dag processor, API
+    server) in the given Cosmos execution mode. Watcher mode needs this: its model tasks
+    are deferred sensors that wait for the producer's `dbt build`, which `airflow dags
+    test` (one task at a time) cannot run beside them."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {
+        "CAKUPAN_DBT_EXECUTION_MODE": mode,
+        "AIRFLOW__API__PORT": str(port),
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://localhost:{port}/execution/",
+    }
+    bench.run("airflow", "dags", "reserialize", **env)  # the DAG's shape in this mode
+    log_path = bench.work / f"airflow-standalone-{mode}.log"
+    with log_path.open("w") as out:
+        airflow = subprocess.Popen(
+            [CAKUPAN, "airflow", "standalone"],
+            env={**bench.env, **env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its components are stopped together
         )
-    producer = states.get("dbt.dbt_producer_watcher")
-    waiting = sorted(
-        t
-        for t, s in states.items()
-        if s in ("queued", "running") and t != "dbt.dbt_producer_watcher"
-    )
-    if producer in ("scheduled", None) and waiting:
-        return (
-            f"did not finish: `airflow dags test` runs one task at a time, and the consumer "
-            f"sensor {waiting[0]} took it before the producer `dbt.dbt_producer_watcher` "
-            f"(state {producer}), whose events it waits for; watcher mode needs an executor "
-            "that runs tasks in parallel (a scheduler)"
-        )
-    return None
+    try:
+        bench.run("airflow", "dags", "unpause", "cakupan_transform", **env)
+        started = time.monotonic()
+        bench.run("airflow", "dags", "trigger", "cakupan_transform", **env)
+        state = None
+        while state not in ("success", "failed"):
+            if airflow.poll() is not None or time.monotonic() - started > timeout:
+                raise TimeoutError(f"the {mode} run did not finish: see {log_path}")
+            time.sleep(2)
+            with psycopg.connect(airflow_dsn) as conn:
+                state, seconds = conn.execute(  # the run itself, not Airflow's start-up
+                    "select state, extract(epoch from end_date - start_date)::float "
+                    "from dag_run where dag_id = 'cakupan_transform' "
+                    "order by run_after desc limit 1"
+                ).fetchone()
+        if state == "failed":
+            raise RuntimeError(f"the {mode} run failed: see {log_path}")
+        bench.run("airflow", "dags", "pause", "cakupan_transform", **env)
+    finally:
+        os.killpg(airflow.pid, signal.SIGTERM)
+        try:
+            airflow.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(airflow.pid, signal.SIGKILL)
+    return {"run": seconds, "dbt": stage_seconds(airflow_dsn, "cakupan_transform")["dbt"]}
 
 
 def run(month_count: int, scale: float) -> Path:
@@ -135,36 +197,10 @@ def run(month_count: int, scale: float) -> Path:
     log.info("generating %d months at scale %s (about %s rows a month)", month_count, scale,
              f"{scale * ROWS_PER_MONTH_AT_SCALE_1:,.0f}")  # fmt: skip
     generate(staged, labels[0], labels[-1], seed=2025, scale=scale)
+    airflow_dsn, warehouse_dsn = prepare(bench, staged)
+    results = [push_month(bench, staged, label, airflow_dsn, warehouse_dsn) for label in labels]
     landing = WORK / "landing"
-    (landing / "enrollment").mkdir(parents=True)
-    shutil.copytree(staged / "working_population", landing / "working_population")
-    shutil.copytree(PROJECT_ROOT / "sample_data" / "population", landing / "population")
-    bench.run("dbt", "parse", "--quiet")
-    bench.run("airflow", "db", "migrate")
-    bench.run("airflow", "dags", "reserialize")
-    bench.run("airflow", "dags", "test", "cakupan_ingest_population")
-    airflow_dsn, warehouse_dsn = bench.dsn("airflow"), bench.dsn("warehouse")
-    results = []
-    for label in labels:
-        name = f"enrollment_{label}.csv.gz"
-        shutil.copy(staged / "enrollment" / name, landing / "enrollment" / name)
-        row = {"month": label, "stages": {}, "dags": {}}
-        for dag in DAGS:
-            row["dags"][dag] = bench.run("airflow", "dags", "test", dag)
-            row["stages"].update(stage_seconds(airflow_dsn, dag))
-        with psycopg.connect(warehouse_dsn) as conn:
-            row["rows"] = conn.execute(
-                "select rows_loaded from audit.extract_loads where file_name = %s "
-                "order by load_id desc limit 1",
-                (name,),
-            ).fetchone()[0]
-            row["raw_rows"] = conn.execute(
-                "select count(*) from raw.enrollment_snapshot"
-            ).fetchone()[0]
-        row["total"] = sum(row["dags"].values())
-        log.info("%s: %s rows, run %.0f s %s", label, f"{row['rows']:,}", row["total"],
-                 {k: round(v) for k, v in row["stages"].items()})  # fmt: skip
-        results.append(row)
+    name = f"enrollment_{labels[-1]}.csv.gz"
     # The same work without Airflow: the last month loaded again, then one `dbt build`;
     # then the same again through the transform DAG in each Cosmos execution mode.
     last_file = str(landing / "enrollment" / name)
@@ -173,27 +209,14 @@ def run(month_count: int, scale: float) -> Path:
     modes = {}
     for mode in ("local", "watcher"):
         bench.run("load", "enrollment", last_file)
-        # A run may hang (watcher: see stalled_sensor): allow three times the local run.
-        limit = 3 * modes["local"]["run"] if "run" in modes.get("local", {}) else 1800
         try:
-            seconds = bench.run(
-                "airflow",
-                "dags",
-                "test",
-                "cakupan_transform",
-                timeout=limit,
-                CAKUPAN_DBT_EXECUTION_MODE=mode,
-            )
-        except (RuntimeError, subprocess.TimeoutExpired) as exc:  # reported, not fatal
-            reason = stalled_sensor(airflow_dsn) or str(exc).splitlines()[0]
-            log.error("transform in %s mode failed: %s", mode, reason)
-            modes[mode] = {"error": reason}
+            modes[mode] = scheduled_transform(bench, airflow_dsn, mode)
+        except (RuntimeError, TimeoutError, subprocess.TimeoutExpired) as exc:  # reported
+            log.error("transform in %s mode failed: %s", mode, exc)
+            modes[mode] = {"error": str(exc).splitlines()[0]}
             continue
-        modes[mode] = {
-            "run": seconds,
-            "dbt": stage_seconds(airflow_dsn, "cakupan_transform")["dbt"],
-        }
-        log.info("transform in %s mode: %.0f s, dbt part %.0f s", mode, seconds, modes[mode]["dbt"])
+        log.info("transform in %s mode: %.0f s, dbt part %.0f s", mode, modes[mode]["run"],
+                 modes[mode]["dbt"])  # fmt: skip
     measured_on = machine(warehouse_dsn)
     bench.run("warehouse", "down")
     chart = PROJECT_ROOT / "benchmarks" / "history.png"
@@ -256,20 +279,22 @@ def report(
         f"- Whole monthly run, month {len(results)} against month 1 (medians of the last and "
         f"first three months): {last:.0f} s / {first:.0f} s = **{ratio:.2f}** (goal: at most "
         f"1.15: **{'met' if ratio <= 1.15 else 'not met'}**).",
-        f"- dbt inside the transform DAG (task group wall time, last three months' median): "
-        f"{dbt_part:.0f} s; one bare `dbt build` of the same project: {bare_dbt:.0f} s; "
-        f"ratio **{dbt_part / bare_dbt:.2f}** (goal: at most 1.5: "
-        f"**{'met' if dbt_part / bare_dbt <= 1.5 else 'not met'}**).",
+        f"- dbt inside the transform DAG under `airflow dags test` (task group wall time, "
+        f"last three months' median): {dbt_part:.0f} s; one bare `dbt build` of the same "
+        f"project: {bare_dbt:.0f} s; ratio {dbt_part / bare_dbt:.2f}.",
         "",
         "The last month's transform once more in each Cosmos execution mode "
-        "(`CAKUPAN_DBT_EXECUTION_MODE`), the month reloaded before each:",
+        "(`CAKUPAN_DBT_EXECUTION_MODE`), the month reloaded before each, each run triggered "
+        "on a live Airflow as production runs it (`airflow standalone`: scheduler with "
+        "LocalExecutor, triggerer). Goal: the dbt part at most 1.5x one bare `dbt build`.",
         "",
-        "| mode | dbt part (s) | against bare `dbt build` | whole transform DAG (s) |",
-        "| --- | ---: | ---: | ---: |",
+        "| mode | dbt part (s) | against bare `dbt build` | goal | whole transform DAG (s) |",
+        "| --- | ---: | ---: | --- | ---: |",
         *(
-            f"| {mode} | {m['dbt']:.0f} | {m['dbt'] / bare_dbt:.2f} | {m['run']:.0f} |"
+            f"| {mode} | {m['dbt']:.0f} | {m['dbt'] / bare_dbt:.2f} | "
+            f"{'met' if m['dbt'] / bare_dbt <= 1.5 else 'not met'} | {m['run']:.0f} |"
             if "error" not in m
-            else f"| {mode} | failed: {m['error']} | | |"
+            else f"| {mode} | failed: {m['error']} | | | |"
             for mode, m in modes.items()
         ),
         "",

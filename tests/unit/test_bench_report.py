@@ -64,12 +64,20 @@ def test_ratios_goals_and_projection():
     assert f"{1_000_000 / least / 500_000:.2f}x of the raw `\\copy` at best" in text
 
 
-def test_national_report_states_rates_and_totals():
+def test_national_report_states_stages_goal_and_airflow_overhead():
     from benchmarks.national import report as national_report
 
-    text = national_report(45_000_000, 1300.0, 700.0, 150.0, 480.0, 30.0, "8 cores usable")
-    assert "| 150 | 300,000 rows/s; peak memory 480 MiB |" in text
-    assert "| **load + transform** | **180** | 3.0 minutes |" in text
+    stages = {"load_enrollment": 150.0, "dbt": 200.0, "quality_gate": 100.0,
+              "publish_marts": 5.0, "coverage_report": 15.0}  # fmt: skip
+    row = {"rows": 45_000_000, "stages": stages, "total": 520.0}
+    text = national_report(row, 1300.0, None, "8 cores usable")
+    assert "| load_enrollment | 150 | 3.3 |" in text
+    assert "| Airflow itself | 50 |" in text  # the whole run minus its stages
+    assert "| **whole monthly run** | **520** | 11.6 | 8.7 minutes |" in text
+    assert "at most 10 minutes on 2 cores: **met** (8.7 minutes)" in text
+    assert "300,000 rows/s" in text
+    slow = national_report({**row, "total": 700.0}, 1300.0, 900.0, "8 cores usable")
+    assert "**not met** (11.7 minutes)" in slow and "generated in 900 s" in slow
 
 
 def test_history_report_states_flatness_and_dbt_overhead():
@@ -82,9 +90,12 @@ def test_history_report_states_flatness_and_dbt_overhead():
 
     results = [month(i, t, d) for i, (t, d) in enumerate(
         [(100, 40), (90, 40), (110, 40), (100, 41), (120, 44), (105, 42)], 1)]  # fmt: skip
-    modes = {"local": {"dbt": 45.0, "run": 80.0}, "watcher": {"dbt": 33.0, "run": 60.0}}
+    modes = {"local": {"dbt": 46.0, "run": 80.0}, "watcher": {"dbt": 33.0, "run": 60.0}}
     text = history_report(results, 30.0, 0.01, "2 cores usable", modes)
     assert "105 s / 100 s = **1.05** (goal: at most 1.15: **met**)" in text
-    assert "42 s; one bare `dbt build` of the same project: 30 s; ratio **1.40**" in text
+    assert "42 s; one bare `dbt build` of the same project: 30 s; ratio 1.40." in text
     assert "| 6 | 6,000 | 5.0 | 42.0 | 10.0 | 0.0 | 0.0 | 105 |" in text
-    assert "| watcher | 33 | 1.10 | 60 |" in text and "| local | 45 | 1.50 | 80 |" in text
+    assert "| watcher | 33 | 1.10 | met | 60 |" in text
+    assert "| local | 46 | 1.53 | not met | 80 |" in text
+    failed = history_report(results, 30.0, 0.01, "2 cores", {"watcher": {"error": "boom"}})
+    assert "| watcher | failed: boom | | | |" in failed
