@@ -14,6 +14,7 @@ from psycopg import sql
 
 from cakupan.contracts import Dataset
 from cakupan.quarantine import Quarantine
+from cakupan.warehouse import DUTY_ROLES
 
 
 def partition_name(dataset: Dataset, period: str) -> str:
@@ -83,6 +84,13 @@ class StagingTable:
                     ident(f"{self.partition}_period"),
                     ident(self.dataset.period_column),
                     sql.Literal(self.period),
+                )
+            )
+            # The gate reads each period as its own partition; default privileges cover
+            # tables the loader role creates, not those of an owner or superuser session.
+            self.conn.execute(
+                sql.SQL("grant select on {} to {}").format(
+                    self.ident, ident(DUTY_ROLES["transformer"])
                 )
             )
 
