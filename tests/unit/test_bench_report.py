@@ -97,5 +97,13 @@ def test_history_report_states_flatness_and_dbt_overhead():
     assert "| 6 | 6,000 | 5.0 | 42.0 | 10.0 | 0.0 | 0.0 | 105 |" in text
     assert "| watcher | 33 | 1.10 | met | 60 |" in text
     assert "| local | 46 | 1.53 | not met | 80 |" in text
+    floor = {"local": {"dbt": 46.0, "run": 80.0}, "Airflow alone": {"dbt": 20.0, "run": 22.0}}
+    text = history_report(results, 30.0, 0.01, "2 cores usable", floor)
+    assert "Airflow alone takes 20 s (0.67x the bare build)" in text
+    assert "the fastest mode spends 26 s more in dbt (0.87x the bare build" in text
+    assert "out of reach" not in text
+    floor["Airflow alone"]["dbt"] = 50.0
+    above = history_report(results, 30.0, 0.01, "2 cores usable", floor)
+    assert "goal is out of reach with one task per model" in above
     failed = history_report(results, 30.0, 0.01, "2 cores", {"watcher": {"error": "boom"}})
     assert "| watcher | failed: boom | | | |" in failed

@@ -36,3 +36,14 @@ def test_passwords_come_from_a_variable_or_a_secret_file(monkeypatch, tmp_path):
     monkeypatch.delenv("CAKUPAN_BI_PASSWORD_FILE")
     with pytest.raises(ConfigurationError, match="CAKUPAN_WAREHOUSE_PORT must be a whole number"):
         settings()
+
+
+def test_the_task_preload_names_modules_that_import():
+    """Python's forkserver skips a preload module that fails to import, without a word:
+    a renamed module would quietly bring back the import cost to every dbt task."""
+    import importlib
+
+    from cakupan.runtime import TASK_PRELOAD
+
+    for module in TASK_PRELOAD:
+        assert importlib.import_module(module).__name__ == module
