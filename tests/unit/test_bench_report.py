@@ -78,6 +78,11 @@ def test_national_report_states_stages_goal_and_airflow_overhead():
     assert "300,000 rows/s" in text
     slow = national_report({**row, "total": 700.0}, 1300.0, 900.0, "8 cores usable")
     assert "**not met** (11.7 minutes)" in slow and "generated in 900 s" in slow
+    assert "bare `dbt build`" not in slow  # measured only when the run got that far
+    timed = {**row, "bare_dbt": 160.0, "scheduled": {"dbt": 200.0, "run": 330.0}}
+    text = national_report(timed, 1300.0, None, "8 cores usable")
+    assert "took 200 s (whole DAG 330 s); one bare `dbt build` of the same month 160 s: " \
+        "**1.25x** (goal: at most 1.5x, **met**)" in text  # fmt: skip
 
 
 def test_history_report_states_flatness_and_dbt_overhead():
