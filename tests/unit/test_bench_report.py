@@ -99,7 +99,7 @@ def test_history_report_states_flatness_and_dbt_overhead():
     text = history_report(results, 30.0, 0.01, "2 cores usable", modes)
     assert "105 s / 100 s = **1.05** (goal: at most 1.15: **met**)" in text
     assert "42 s; one bare `dbt build` of the same project: 30 s; ratio 1.40." in text
-    assert "| 6 | 6,000 | 5.0 | 42.0 | 10.0 | 0.0 | 0.0 | 105 |" in text
+    assert "| 6 | 6,000 | 5.0 | 42.0 | 10.0 | 0.0 | 0.0 | 0.0 | 105 |" in text
     assert "| watcher | 33 | 1.10 | met | 60 |" in text
     assert "| local | 46 | 1.53 | not met | 80 |" in text
     floor = {"local": {"dbt": 46.0, "run": 80.0}, "Airflow alone": {"dbt": 20.0, "run": 22.0}}
