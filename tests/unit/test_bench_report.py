@@ -105,6 +105,7 @@ def test_history_report_states_flatness_and_dbt_overhead():
     floor = {"local": {"dbt": 46.0, "run": 80.0}, "Airflow alone": {"dbt": 20.0, "run": 22.0}}
     text = history_report(results, 30.0, 0.01, "2 cores usable", floor)
     assert "Airflow alone takes 20 s (0.67x the bare build)" in text
+    assert "| Airflow alone | 20 | 0.67 | (no dbt) | 22 |" in text
     assert "the fastest mode spends 26 s more in dbt (0.87x the bare build" in text
     assert "out of reach" not in text
     floor["Airflow alone"]["dbt"] = 50.0
