@@ -95,7 +95,9 @@ def report(row: dict, extract_mib: float, generate_s: float | None, measured_on:
     for stage, what in STAGES:
         seconds = stages.get(stage, 0.0)
         lines.append(f"| {stage} | {seconds:.0f} | {seconds / per_million:.1f} | {what} |")
+    other = sum(v for k, v in stages.items() if k not in dict(STAGES))
     lines += [
+        f"| other tasks | {other:.0f} | | finding the extract, dbt docs for the Airflow UI |",
         f"| Airflow itself | {airflow_s:.0f} | | three `airflow dags test` start-ups, task "
         "bookkeeping |",
         f"| **whole monthly run** | **{total:.0f}** | {total / per_million:.1f} | "
