@@ -89,8 +89,9 @@ $(VENV)/.bench-installed: $(VENV)/.installed benchmarks/requirements.txt constra
 bench: venv manifest $(VENV)/.bench-installed
 	$(BIN)/python -m benchmarks.bench --rows $(BENCH_ROWS) --incremental-rows $(BENCH_MONTH_ROWS)
 
+NATIONAL_EARLIER ?= 2
 bench-national: venv manifest
-	$(BIN)/python -m benchmarks.national
+	$(BIN)/python -m benchmarks.national --earlier-months $(NATIONAL_EARLIER)
 
 HISTORY_MONTHS ?= 12
 HISTORY_SCALE ?= 0.01

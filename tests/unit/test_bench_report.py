@@ -80,6 +80,13 @@ def test_national_report_states_stages_goal_and_airflow_overhead():
     slow = national_report({**row, "total": 700.0}, 1300.0, 900.0, "8 cores usable")
     assert "**not met** (11.7 minutes)" in slow and "generated in 900 s" in slow
     assert "bare `dbt build`" not in slow  # measured only when the run got that far
+    assert "Earlier months: none, this run starts from an empty raw table" in slow
+    earlier = [{"month": "2024-11", "rows": 44_000_000, "total": 480.0},
+               {"month": "2024-12", "rows": 44_100_000, "total": 470.0}]  # fmt: skip
+    stacked = national_report({**row, "earlier": earlier}, 1300.0, None, "8 cores usable")
+    assert "2 national months were pushed through the same DAGs first (2024-11: " \
+        "44,000,000 participants, 480 s, 2024-12: 44,100,000 participants, 470 s), so raw " \
+        "held 88,100,000 participants" in stacked  # fmt: skip
     timed = {**row, "bare_dbt": 160.0, "scheduled": {"dbt": 200.0, "run": 330.0}}
     text = national_report(timed, 1300.0, None, "8 cores usable")
     assert "took 200 s (whole DAG 330 s); one bare `dbt build` of the same month 160 s: " \
@@ -114,3 +121,10 @@ def test_history_report_states_flatness_and_dbt_overhead():
     assert "goal is out of reach with one task per model" in above
     failed = history_report(results, 30.0, 0.01, "2 cores", {"watcher": {"error": "boom"}})
     assert "| watcher | failed: boom | | | |" in failed
+
+
+def test_months_before_cross_a_year():
+    from benchmarks.national import months_before
+
+    assert months_before("2025-01", 2) == ["2024-11", "2024-12"]
+    assert months_before("2025-03", 0) == []
