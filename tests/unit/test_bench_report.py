@@ -123,8 +123,9 @@ def test_history_report_states_flatness_and_dbt_overhead():
     assert "| watcher | failed: boom | | | |" in failed
 
 
-def test_months_before_cross_a_year():
-    from benchmarks.national import months_before
+def test_month_spans_cross_a_year():
+    from benchmarks.common import month_span
 
-    assert months_before("2025-01", 2) == ["2024-11", "2024-12"]
-    assert months_before("2025-03", 0) == []
+    assert month_span("2025-01", -2, 2) == ["2024-11", "2024-12"]
+    assert month_span("2025-03", 0, 0) == []
+    assert month_span("2025-01", 0, 13)[-2:] == ["2025-12", "2026-01"]
