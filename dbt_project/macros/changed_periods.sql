@@ -1,7 +1,7 @@
 {#- Months an incremental model must recompute, read at compile time from the small audit
     table, so the model's filter is a literal list and PostgreSQL prunes the raw partitions
     at plan time. A reloaded month comes back in the list, which is what makes a rerun
-    replace that month (delete+insert on the month).
+    replace that month (period_replace: delete+insert on the month).
 
     What counts as news is decided by transaction visibility, not by load ids: a load is
     news when its commit (audit.extract_loads.commit_xid) was not visible in the snapshot
