@@ -45,6 +45,12 @@ def _as(array: pa.Array, arrow_type: pa.DataType) -> pa.Array:
     return pc.cast(array, arrow_type)
 
 
+def one_chunk(column: pa.ChunkedArray) -> pa.Array:
+    """A column's values as one Arrow array, without copying a column that already is
+    one chunk (combine_chunks copies it regardless)."""
+    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+
+
 @dataclass
 class BinaryCopy:
     """One COPY's encoder: the header, then each block, then the trailer."""
@@ -68,7 +74,7 @@ class BinaryCopy:
         """The block (columns in COPY order, checked or text) in the table's types."""
         return pa.Table.from_arrays(
             [
-                _as(col.combine_chunks(), field.type)
+                _as(one_chunk(col), field.type)
                 for field, col in zip(self.schema, table.columns, strict=True)
             ],
             schema=self.schema,

@@ -102,7 +102,7 @@ def test_article_figures_incremental_months_and_reruns(dsn, key, landed, tmp_pat
     # not dbt's `in (select distinct ...)` that PostgreSQL runs over every month held.
     for model, column in INCREMENTAL_MODELS.items():
         run_sql = next((target / "run").rglob(f"{model}.sql")).read_text()
-        assert f'where "{column}" in (\'2025-02-01\');' in run_sql, model
+        assert f"where \"{column}\" in ('2025-02-01');" in run_sql, model
         assert "select distinct" not in run_sql.split("delete from", 1)[1], model
     with psycopg.connect(dsn) as conn:
         assert (
