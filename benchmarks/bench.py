@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import itertools
+import json
 import logging
 import os
 import shutil
@@ -41,6 +42,7 @@ from benchmarks.common import (
     machine,
     prepare_transform,
     psql,
+    save_measurements,
     server_uri,
     timed,
 )
@@ -264,7 +266,10 @@ def verdict(met: bool) -> str:
     return "met" if met else "not met"
 
 
-def report(load: dict, incremental: dict, parse: dict[str, float], measured_on: str) -> str:
+def report(
+    load: dict, incremental: dict, parse: dict[str, float], measured_on: str,
+    at: float | None = None,
+) -> str:  # fmt: skip
     seconds, runs = load["seconds"], load["runs"]
     copy_rate = load["rows"] / seconds["copy"]
     loader_rate = load["loaded"] / seconds["loader"]
@@ -300,7 +305,7 @@ def report(load: dict, incremental: dict, parse: dict[str, float], measured_on: 
     lines = [
         "# Benchmark results",
         "",
-        f"Run on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. Machine: {measured_on}.",
+        f"Run on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(at))}. Machine: {measured_on}.",
         "Reproduce with `make bench` (`BENCH_ROWS=...` to change the size of the load test).",
         "",
         f"## 1. Loading one enrollment extract ({load['rows']:,} rows, "
@@ -479,9 +484,24 @@ def run(rows: int, incremental_rows: int) -> Path:
     finally:
         server.cleanup()
     parse = bench_dag_parse()
-    text = report(load, incremental, parse, measured_on)
+    measured = {
+        "load": load,
+        "incremental": incremental,
+        "parse": parse,
+        "measured_on": measured_on,
+        "at": time.time(),
+    }
+    save_measurements(MEASURED, measured)
+    return render(measured)
+
+
+# The measurements behind RESULTS.md, re-rendered by `--render` when the report changes.
+MEASURED = PROJECT_ROOT / "benchmarks" / "results.json"
+
+
+def render(measured: dict) -> Path:
+    text = report(**measured)
     out = PROJECT_ROOT / "benchmarks" / "RESULTS.md"
-    out.parent.mkdir(exist_ok=True)
     out.write_text(text)
     print(text)
     return out
@@ -498,9 +518,17 @@ def main(argv: list[str] | None = None) -> None:
         default=500_000,
         help="rows per month of the 12-month incremental benchmark",
     )
+    parser.add_argument(
+        "--render",
+        action="store_true",
+        help=f"only write RESULTS.md again from the last run's {MEASURED.name}",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    run(args.rows, args.incremental_rows)
+    if args.render:
+        render(json.loads(MEASURED.read_text()))
+    else:
+        run(args.rows, args.incremental_rows)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,12 @@ POPULATION_CSV = (
 KEY = b"benchmark-key-not-a-secret-0123456789"
 
 
+def save_measurements(path: Path, measured: dict) -> None:
+    """A benchmark's measurements beside its report, so that a change of the report
+    re-renders them (`--render`) instead of leaving a table the code no longer writes."""
+    path.write_text(json.dumps(measured, indent=1, default=str) + "\n")
+
+
 def timed(fn, *args, **kwargs) -> tuple[float, object]:
     start = time.perf_counter()
     result = fn(*args, **kwargs)

@@ -16,6 +16,7 @@ Writes benchmarks/HISTORY.md and benchmarks/history.png.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import shutil
@@ -29,7 +30,13 @@ from pathlib import Path
 
 import psycopg
 
-from benchmarks.common import ROWS_PER_MONTH_AT_SCALE_1, machine, month_span, timed
+from benchmarks.common import (
+    ROWS_PER_MONTH_AT_SCALE_1,
+    machine,
+    month_span,
+    save_measurements,
+    timed,
+)
 from cakupan.config import PROJECT_ROOT
 from cakupan.generate import generate
 
@@ -243,9 +250,30 @@ def run(month_count: int, scale: float) -> Path:
     )  # fmt: skip
     measured_on = machine(warehouse_dsn)
     bench.run("warehouse", "down")
+    measured = {
+        "results": results,
+        "bare_dbt": bare_dbt,
+        "scale": scale,
+        "measured_on": measured_on,
+        "modes": modes,
+        "at": time.time(),
+    }
+    save_measurements(MEASURED, measured)
+    return render(measured)
+
+
+# The measurements behind HISTORY.md: a later change of the report re-renders them
+# (`--render`) instead of a table that no longer matches the code that writes it.
+MEASURED = PROJECT_ROOT / "benchmarks" / "history.json"
+
+
+def render(measured: dict) -> Path:
     chart = PROJECT_ROOT / "benchmarks" / "history.png"
-    _chart(results, chart)
-    text = report(results, bare_dbt, scale, measured_on, modes)
+    _chart(measured["results"], chart)
+    text = report(
+        measured["results"], measured["bare_dbt"], measured["scale"], measured["measured_on"],
+        measured["modes"], measured["at"],
+    )  # fmt: skip
     out = PROJECT_ROOT / "benchmarks" / "HISTORY.md"
     out.write_text(text)
     print(text)
@@ -272,8 +300,9 @@ def _chart(results: list[dict], path: Path) -> None:
 
 
 def report(
-    results: list[dict], bare_dbt: float, scale: float, measured_on: str, modes: dict
-) -> str:
+    results: list[dict], bare_dbt: float, scale: float, measured_on: str, modes: dict,
+    at: float | None = None,
+) -> str:  # fmt: skip
     totals = [r["total"] for r in results]
     first, last = statistics.median(totals[:3]), statistics.median(totals[-3:])
     dbt_part = statistics.median(r["stages"].get("dbt", 0) for r in results[-3:])
@@ -281,7 +310,7 @@ def report(
     lines = [
         f"# {len(results)} months of history through the real DAGs",
         "",
-        f"Run on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. Machine: {measured_on}.",
+        f"Run on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(at))}. Machine: {measured_on}.",
         f"Reproduce with `make bench-history` (`HISTORY_MONTHS`, `HISTORY_SCALE`). Scale "
         f"{scale}: every regency, about {results[0]['rows']:,} participants a month.",
         "",
@@ -367,9 +396,17 @@ def main(argv: list[str] | None = None) -> None:
         default=0.01,
         help="fraction of national size per month (0.01: about 450,000 participants)",
     )
+    parser.add_argument(
+        "--render",
+        action="store_true",
+        help=f"only write HISTORY.md again from the last run's {MEASURED.name}",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    run(args.months, args.scale)
+    if args.render:
+        render(json.loads(MEASURED.read_text()))
+    else:
+        run(args.months, args.scale)
 
 
 if __name__ == "__main__":

@@ -18,13 +18,27 @@ scale. Results go to benchmarks/NATIONAL.md. Needs about 90 minutes the first ti
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import shutil
 import time
 from pathlib import Path
 
-from benchmarks.common import NATIONAL_ROWS, ROWS_PER_MONTH_AT_SCALE_1, machine, month_span, timed
-from benchmarks.history import DBT_GOAL, Bench, against_bare_build, prepare, push_month
+from benchmarks.common import (
+    NATIONAL_ROWS,
+    ROWS_PER_MONTH_AT_SCALE_1,
+    machine,
+    month_span,
+    save_measurements,
+    timed,
+)
+from benchmarks.history import (
+    DBT_GOAL,
+    Bench,
+    against_bare_build,
+    prepare,
+    push_month,
+)
 from cakupan.config import PROJECT_ROOT
 from cakupan.generate import generate
 
@@ -84,20 +98,42 @@ def run(rows: int = NATIONAL_ROWS, earlier_months: int = 2, work: Path = WORK) -
         measured_on = machine(warehouse_dsn)
     finally:
         bench.run("warehouse", "down")
-    text = report(row, extract.stat().st_size / 2**20, generate_s, measured_on)
-    if work == WORK:
-        (PROJECT_ROOT / "benchmarks" / "NATIONAL.md").write_text(text)
+    measured = {
+        "row": row,
+        "extract_mib": extract.stat().st_size / 2**20,
+        "generate_s": generate_s,
+        "measured_on": measured_on,
+        "at": time.time(),
+    }
+    if work != WORK:  # a trial run elsewhere: printed, not recorded
+        text = report(**measured)
+        print(text)
+        return text
+    save_measurements(MEASURED, measured)
+    return render(measured)
+
+
+# The measurements behind NATIONAL.md, re-rendered by `--render` when the report changes.
+MEASURED = PROJECT_ROOT / "benchmarks" / "national.json"
+
+
+def render(measured: dict) -> str:
+    text = report(**measured)
+    (PROJECT_ROOT / "benchmarks" / "NATIONAL.md").write_text(text)
     print(text)
     return text
 
 
-def report(row: dict, extract_mib: float, generate_s: float | None, measured_on: str) -> str:
+def report(
+    row: dict, extract_mib: float, generate_s: float | None, measured_on: str,
+    at: float | None = None,
+) -> str:  # fmt: skip
     stages, total = row["stages"], row["total"]
     airflow_s = total - sum(stages.values())
     lines = [
         "# One national month through the DAGs, measured",
         "",
-        f"Run on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. Machine: {measured_on}.",
+        f"Run on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(at))}. Machine: {measured_on}.",
         "Reproduce with `make bench-national` (`NATIONAL_EARLIER` earlier months; about "
         "90 minutes the first time, 35 GB of disk). The month is synthetic and "
         "national-shaped: every regency, "
@@ -193,9 +229,17 @@ def main(argv: list[str] | None = None) -> None:
         help="folder for the server, Airflow home and extracts; NATIONAL.md is written "
         "only for the default (default: %(default)s)",
     )
+    parser.add_argument(
+        "--render",
+        action="store_true",
+        help=f"only write NATIONAL.md again from the last run's {MEASURED.name}",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    run(args.rows, args.earlier_months, args.work)
+    if args.render:
+        render(json.loads(MEASURED.read_text()))
+    else:
+        run(args.rows, args.earlier_months, args.work)
 
 
 if __name__ == "__main__":
