@@ -34,11 +34,10 @@ from cakupan.contracts import (
     STATUSES,
     Regions,
 )
-from cakupan.pseudonymise import NikPseudonymiser
+from cakupan.pseudonymise import TOKEN_CHARS, TOKEN_KEY_CHARS, NikPseudonymiser
 
 NIK_DIGITS = 16
 KPJ_DIGITS = 11
-TOKEN_CHARS = 64
 
 # Output columns: the line, then ENROLLMENT.copy_columns, typed as checked (dates that
 # were parsed stay dates); binary_copy.py takes them to the raw table's column types.
@@ -175,18 +174,19 @@ _HEX_VALUE[ord("a") : ord("f") + 1] = np.arange(10, 16, dtype=np.uint8)
 
 
 def token_keys(tokens: pa.Array) -> np.ndarray:
-    """The first 16 hex digits of each token as an int64: a key for finding NIKs that
-    repeat within a month without keeping the tokens (a shared key is then confirmed
-    on the full token in SQL)."""
+    """The first 32 hex digits (128 bits) of each token as two int64 words a row: a key
+    for finding NIKs that repeat within a month without keeping the tokens or scanning
+    the loaded rows. Two NIKs share it with a chance of about n^2 / 2^129 (1e-23 for a
+    national month of 45 million), as good as the full token for counting."""
     n = len(tokens)
     if n == 0:
-        return np.empty(0, np.int64)
+        return np.empty((0, 2), np.int64)
     offsets = np.frombuffer(tokens.buffers()[1], np.int32, n + 1, tokens.offset * 4)
     # Every token is 64 characters, so the data buffer is an n x 64 matrix.
     data = np.frombuffer(tokens.buffers()[2], np.uint8)[offsets[0] : offsets[-1]]
-    nibbles = _HEX_VALUE[data.reshape(n, TOKEN_CHARS)[:, :16]]
-    packed = (nibbles[:, 0::2] << 4) | nibbles[:, 1::2]  # 8 bytes, most significant first
-    return packed.view(">u8").ravel().astype(np.int64)
+    nibbles = _HEX_VALUE[data.reshape(n, TOKEN_CHARS)[:, :TOKEN_KEY_CHARS]]
+    packed = (nibbles[:, 0::2] << 4) | nibbles[:, 1::2]  # 16 bytes, most significant first
+    return packed.view(">u8").astype(np.int64)
 
 
 def _empty_or(column: pa.Array, valid: pa.Array) -> pa.Array:

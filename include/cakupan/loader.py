@@ -291,12 +291,14 @@ def _load_rows(job: readers.LoadJob, options: LoadOptions, counts: dict, started
             )
             if read == 0:
                 raise ExtractError(job.uri, "file has a header but no data rows")
+            removed = []
             if copied.repeated_keys != []:
-                rejected += staging.drop_repeated_keys(quarantine, copied.repeated_keys)
+                removed = staging.drop_repeated_keys(quarantine, copied.repeated_keys)
+                rejected += len(removed)
             counts["rejected"] = rejected
             repeated_niks = None
             if dataset.needs_key:
-                repeated_niks = staging.repeated_nik_rows(copied.repeated_token_keys)
+                repeated_niks = staging.repeated_nik_rows(copied.repeated_token_keys, removed)
                 if repeated_niks:
                     # Counted as separate participants (one per KPJ), and flagged here.
                     log.warning(

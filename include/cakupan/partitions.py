@@ -13,7 +13,9 @@ from contextlib import contextmanager
 from psycopg import sql
 
 from cakupan.contracts import Dataset
+from cakupan.pseudonymise import TOKEN_KEY_CHARS
 from cakupan.quarantine import Quarantine
+from cakupan.repeated_keys import repeats_left
 from cakupan.warehouse import DUTY_ROLES
 
 
@@ -126,14 +128,18 @@ class StagingTable:
             ).format(self.ident, period)
         )
 
-    def drop_repeated_keys(self, quarantine: Quarantine, only: list[str] | None = None) -> int:
+    def drop_repeated_keys(self, quarantine: Quarantine, only: list[str] | None = None) -> list:
         """Keep the first row of each unique key; later ones go to quarantine. Set-based.
         `only`: the key values already known to repeat (single-column keys), to skip a
-        full scan."""
+        full scan. Returns one entry per removed row: its NIK token key (an int, as
+        repeated_keys counts them) where the dataset has tokens, else None."""
         dataset = self.dataset
         key = sql.SQL(", ").join(sql.Identifier(c) for c in dataset.unique_key)
         key_text = sql.SQL(" || '/' || ").join(
             sql.SQL("{}::text").format(sql.Identifier(c)) for c in dataset.unique_key
+        )
+        token = sql.SQL(
+            f"left(nik_token, {TOKEN_KEY_CHARS})" if dataset.needs_key else "null::text"
         )
         where = sql.SQL("")
         if only is not None:
@@ -143,7 +149,7 @@ class StagingTable:
         dupes = self.conn.execute(
             sql.SQL(
                 """with ranked as (
-                     select ctid, _line, {key_text} as key_value,
+                     select ctid, _line, {key_text} as key_value, {token} as token_key,
                             first_value(_line) over w as first_line,
                             row_number() over w as n
                      from {table} {where}
@@ -151,32 +157,27 @@ class StagingTable:
                    ), removed as (
                      delete from {table} t using ranked r
                      where t.ctid = r.ctid and r.n > 1
-                     returning r._line, r.key_value, r.first_line
+                     returning r._line, r.key_value, r.first_line, r.token_key
                    )
-                   select _line, key_value, first_line from removed order by _line"""
-            ).format(key_text=key_text, table=self.ident, key=key, where=where)
+                   select _line, key_value, first_line, token_key from removed order by _line"""
+            ).format(key_text=key_text, token=token, table=self.ident, key=key, where=where)
         ).fetchall()
         label = "/".join(dataset.unique_key)
-        for line, value, first_line in dupes:
+        for line, value, first_line, _ in dupes:
             quarantine.add(
                 line, label, f"duplicate {label} (first seen at line {first_line})", value
             )
-        return len(dupes)
+        return [None if t is None else int(t, 16) for *_, t in dupes]
 
-    def repeated_nik_rows(self, token_keys: list[int] | None) -> int:
+    def repeated_nik_rows(self, token_counts: dict[int, int] | None, removed: list) -> int:
         """Rows whose NIK token already appeared under another KPJ (one person, two
-        participant numbers). `token_keys`: the token keys known to repeat (columnar
-        reader), so only those rows are read; None: count over the whole table."""
-        where = sql.SQL("")
-        if token_keys is not None:
-            if not token_keys:
-                return 0
-            prefixes = [f"{k & (2**64 - 1):016x}" for k in token_keys]
-            where = sql.SQL("where left(nik_token, 16) = any({})").format(sql.Literal(prefixes))
+        participant numbers). `token_counts`: how often each repeated token key was
+        read (columnar reader), so no row is read back; `removed`: the token keys of
+        the rows drop_repeated_keys took out since. None: counted over the table."""
+        if token_counts is not None:
+            return repeats_left(token_counts, removed)
         return self.conn.execute(
-            sql.SQL("select count(*) - count(distinct nik_token) from {} {}").format(
-                self.ident, where
-            )
+            sql.SQL("select count(*) - count(distinct nik_token) from {}").format(self.ident)
         ).fetchone()[0]
 
     def swap(self) -> None:

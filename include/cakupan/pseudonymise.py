@@ -24,6 +24,9 @@ except ImportError:
 
 AIRFLOW_CONN_ID = "cakupan_nik_hmac"
 MIN_KEY_BYTES = 32
+TOKEN_CHARS = 64  # HMAC-SHA256 as hex
+# The part of a token the loader keeps to find NIKs that repeat within a month.
+TOKEN_KEY_CHARS = 32
 
 
 class NikPseudonymiser:

@@ -50,8 +50,8 @@ class Copied:
     format: str
     # Unique-key values seen more than once, when the reader could tell; None: unknown.
     repeated_keys: list[str] | None = None
-    # Token keys (columnar.token_keys) seen more than once; None: unknown.
-    repeated_token_keys: list[int] | None = None
+    # Token keys (columnar.token_keys) seen more than once, with how often; None: unknown.
+    repeated_token_keys: dict[int, int] | None = None
 
 
 COPY_SEND_BUFFER_BYTES = 4 << 20
@@ -269,7 +269,7 @@ def copy_columnar(job: LoadJob) -> Copied:
         # Repeated KPJs and NIKs are found from keys as they pass, not by scans of the table.
         with (
             RepeatedKeys() as keys,
-            RepeatedKeys() as nik_keys,
+            RepeatedKeys(width=2) as nik_keys,
             copy_from_stdin(cur, statement, writer=BoundedQueuedWriter(cur)) as copy,
         ):
             blocks = _line_blocks(job.uri, src.stream, COLUMNAR_BLOCK_BYTES, job.max_line_bytes)
@@ -301,7 +301,7 @@ def copy_columnar(job: LoadJob) -> Copied:
             copy.write(encoder.trailer())
             # While COPY drains its queue: KPJs are 11 digits, hence the zero padding.
             repeated = [f"{k:011d}" for k in keys.repeated()]
-            repeated_niks = nik_keys.repeated()
+            repeated_niks = nik_keys.counts()
         src.drain()
         return Copied(read, rejected, src.checksum, src.bytes_read, "csv", repeated, repeated_niks)
 

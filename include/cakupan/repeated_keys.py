@@ -1,7 +1,8 @@
 """Which keys of an extract occur more than once, in bounded memory.
 
-The columnar reader hands over each block's KPJs (as int64). They are spilled by
-hash bucket into temporary files (8 bytes a row on disk), and at the end each
+The columnar reader hands over each block's KPJs (as int64) and NIK token keys (two
+int64 a row). They are spilled by
+hash bucket into temporary files (8 bytes a key word on disk), and at the end each
 bucket is sorted on its own, so memory stays at about 1/BUCKETS of the keys
 (under 6 MiB for a national month of 45 million rows, plus the 8 MiB of keys
 held before each spill) instead of growing with the
@@ -20,7 +21,10 @@ SPILL_KEYS = 1 << 20  # 8 MiB of keys held before they are written out
 
 
 class RepeatedKeys:
-    def __init__(self) -> None:
+    """`width`: int64 words per key (1: a KPJ; 2: a token key, columnar.token_keys)."""
+
+    def __init__(self, width: int = 1) -> None:
+        self.width = width
         self._dir: tempfile.TemporaryDirectory | None = None
         self._files: list = []
         self._pending: list[np.ndarray] = []
@@ -49,10 +53,11 @@ class RepeatedKeys:
             return
         keys = np.concatenate(self._pending)
         self._pending, self._pending_count = [], 0
+        first = keys if self.width == 1 else keys[:, 0]
         if self._dir is None:
             self._dir = tempfile.TemporaryDirectory(prefix="cakupan-keys-")
             self._files = [path.open("wb") for path in self._paths()]
-        bucket = (keys % BUCKETS).astype(np.uint8)  # small integers: numpy's radix sort
+        bucket = (first % BUCKETS).astype(np.uint8)  # small integers: numpy's radix sort
         ordered = keys[np.argsort(bucket, kind="stable")]
         bounds = np.cumsum(np.bincount(bucket, minlength=BUCKETS))[:-1]
         for file, part in zip(self._files, np.split(ordered, bounds), strict=True):
@@ -60,17 +65,34 @@ class RepeatedKeys:
 
     def repeated(self) -> list[int]:
         """The keys added more than once, ascending."""
+        return sorted(self.counts())
+
+    def counts(self) -> dict[int, int]:
+        """How often each key added more than once was added. A key of two words is the
+        integer of both, unsigned, the first most significant."""
         self._spill()
         if self._dir is None:
-            return []
+            return {}
         for file in self._files:
             file.close()
-        found: list[int] = []
+        found: dict[int, int] = {}
         for path in self._paths():
-            keys = np.fromfile(path, np.int64)
-            keys.sort()
-            found += np.unique(keys[1:][keys[1:] == keys[:-1]]).tolist()
-        return sorted(found)
+            keys = np.fromfile(path, np.int64).reshape(-1, self.width)
+            first = keys[:, 0]
+            order = np.argsort(first) if self.width > 1 else None
+            first = first[order] if order is not None else np.sort(first)
+            same = first[1:] == first[:-1]
+            if not same.any():
+                continue
+            # Only keys whose first word repeats can repeat: few, counted in full.
+            runs = np.zeros(len(first), bool)
+            runs[1:] |= same
+            runs[:-1] |= same
+            rows = keys[order[runs]] if order is not None else first[runs].reshape(-1, 1)
+            values, times = np.unique(rows, axis=0, return_counts=True)
+            for value, n in zip(values[times > 1], times[times > 1], strict=True):
+                found[_as_int(value)] = int(n)
+        return found
 
     def close(self) -> None:
         for file in self._files:
@@ -78,3 +100,20 @@ class RepeatedKeys:
         if self._dir is not None:
             self._dir.cleanup()
             self._dir = None
+
+
+def _as_int(words: np.ndarray) -> int:
+    value = 0
+    for word in words.tolist():
+        value = (value << 64) | (word & (2**64 - 1))
+    return value
+
+
+def repeats_left(counts: dict[int, int], removed: list[int]) -> int:
+    """Rows beyond the first of each repeated key, once the rows with the keys in
+    `removed` (one entry a row, e.g. repeated KPJs dropped after COPY) are gone."""
+    left = dict(counts)
+    for key in removed:
+        if key in left:
+            left[key] -= 1
+    return sum(n - 1 for n in left.values() if n > 1)

@@ -522,9 +522,12 @@ def test_one_nik_under_two_kpjs_is_flagged(dsn, key, tmp_path, monkeypatch, read
     rows = [person(i) for i in range(30)]
     rows.append(person(77, nik=rows[4]["nik"]))  # same person, another KPJ
     rows.append(person(78, nik=rows[4]["nik"]))
+    # The same KPJ twice: quarantined as a duplicate, so it must not count as a NIK
+    # under another KPJ (the columnar reader counted it before it was dropped).
+    rows.append(dict(rows[4]))
     path = write_csv(tmp_path / "enrollment_2025-01.csv", rows)
     result = load_extract(dsn, "enrollment", str(path), key=key)
-    assert result.rows_loaded == 32
+    assert (result.rows_loaded, result.rows_rejected) == (32, 1)
     with psycopg.connect(dsn) as conn:
         (repeated,) = conn.execute(
             "select rows_repeated_nik from audit.extract_loads where load_id = %s",

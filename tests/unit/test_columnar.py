@@ -11,7 +11,7 @@ import itertools
 import pyarrow as pa
 import pytest
 
-from cakupan.columnar import BatchContext, check_enrollment
+from cakupan.columnar import BatchContext, check_enrollment, token_keys
 from cakupan.contracts import ENROLLMENT, NULL
 from cakupan.pseudonymise import NikPseudonymiser
 from tests.helpers import GOOD_ROW
@@ -135,6 +135,15 @@ def test_tokens_are_the_hmac_of_the_nik_and_lines_are_numbered():
         pseudonymiser.token(WOMAN["nik"]),
     ]
     assert table.column("_line").to_pylist() == [10, 12]
+
+
+def test_token_keys_are_the_first_128_bits_of_the_token():
+    tokens = [NikPseudonymiser(b"k" * 32).token(n) for n in ("1506070601910001", "0" * 16)]
+    words = token_keys(pa.array(tokens)[1:].cast(pa.string()))  # an offset array too
+    assert words.shape == (1, 2)
+    value = (int(words[0, 0]) % 2**64) << 64 | int(words[0, 1]) % 2**64
+    assert f"{value:032x}" == tokens[1][:32]
+    assert token_keys(pa.array(tokens)).shape == (2, 2)
 
 
 @pytest.mark.parametrize("key", [b"k" * 32, b"k" * 64, b"k" * 65, bytes(range(100))])
