@@ -168,11 +168,6 @@ def _tokens(niks: pa.Array, pseudonymiser: NikPseudonymiser) -> pa.Array:
     return pa.StringArray.from_buffers(n, pa.py_buffer(token_offsets), pa.py_buffer(data))
 
 
-_HEX_VALUE = np.zeros(256, np.uint8)
-_HEX_VALUE[ord("0") : ord("9") + 1] = np.arange(10, dtype=np.uint8)
-_HEX_VALUE[ord("a") : ord("f") + 1] = np.arange(10, 16, dtype=np.uint8)
-
-
 def token_keys(tokens: pa.Array) -> np.ndarray:
     """The first 32 hex digits (128 bits) of each token as two int64 words a row: a key
     for finding NIKs that repeat within a month without keeping the tokens or scanning
@@ -184,7 +179,10 @@ def token_keys(tokens: pa.Array) -> np.ndarray:
     offsets = np.frombuffer(tokens.buffers()[1], np.int32, n + 1, tokens.offset * 4)
     # Every token is 64 characters, so the data buffer is an n x 64 matrix.
     data = np.frombuffer(tokens.buffers()[2], np.uint8)[offsets[0] : offsets[-1]]
-    nibbles = _HEX_VALUE[data.reshape(n, TOKEN_CHARS)[:, :TOKEN_KEY_CHARS]]
+    digits = data.reshape(n, TOKEN_CHARS)[:, :TOKEN_KEY_CHARS]
+    # Lowercase hex (our own tokens): '0'-'9' are 0x30-0x39, 'a'-'f' 0x61-0x66. Arithmetic
+    # on the bytes takes half the time of a table lookup.
+    nibbles = (digits & 0xF) + 9 * (digits >> 6)
     packed = (nibbles[:, 0::2] << 4) | nibbles[:, 1::2]  # 16 bytes, most significant first
     return packed.view(">u8").astype(np.int64)
 
