@@ -50,13 +50,12 @@ class RepeatedKeys:
     def _spill(self) -> None:
         if not self._pending:
             return
-        keys = np.concatenate(self._pending)
+        keys = np.concatenate(self._pending).reshape(-1, self.width)
         self._pending, self._pending_count = [], 0
-        first = keys if self.width == 1 else keys[:, 0]
         if self._dir is None:
             self._dir = tempfile.TemporaryDirectory(prefix="cakupan-keys-")
             self._files = [path.open("wb") for path in self._paths()]
-        bucket = (first % BUCKETS).astype(np.uint8)  # small integers: numpy's radix sort
+        bucket = (keys[:, 0] % BUCKETS).astype(np.uint8)  # small integers: numpy's radix sort
         ordered = keys[np.argsort(bucket, kind="stable")]
         bounds = np.cumsum(np.bincount(bucket, minlength=BUCKETS))[:-1]
         for file, part in zip(self._files, np.split(ordered, bounds), strict=True):
@@ -77,17 +76,12 @@ class RepeatedKeys:
         found: dict[int, int] = {}
         for path in self._paths():
             keys = np.fromfile(path, np.int64).reshape(-1, self.width)
-            first = keys[:, 0]
-            order = np.argsort(first) if self.width > 1 else None
-            first = first[order] if order is not None else np.sort(first)
-            same = first[1:] == first[:-1]
-            if not same.any():
+            first = np.sort(keys[:, 0])
+            repeated_first = np.unique(first[1:][first[1:] == first[:-1]])
+            if not len(repeated_first):
                 continue
             # Only keys whose first word repeats can repeat: few, counted in full.
-            runs = np.zeros(len(first), bool)
-            runs[1:] |= same
-            runs[:-1] |= same
-            rows = keys[order[runs]] if order is not None else first[runs].reshape(-1, 1)
+            rows = keys[np.isin(keys[:, 0], repeated_first)]
             values, times = np.unique(rows, axis=0, return_counts=True)
             for value, n in zip(values[times > 1], times[times > 1], strict=True):
                 found[_as_int(value)] = int(n)
